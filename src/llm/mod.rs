@@ -1,0 +1,107 @@
+//! Local text generation: the candle engine over a Qwen2.5 GGUF, and the
+//! [`Backend`] trait any other engine (an OpenAI-compatible server) implements.
+//!
+//! Owns: model files (profiles, hf-hub resolution), the tokenizer from GGUF
+//! metadata, the chat template, sampling, stop tokens, streaming of whole
+//! UTF-8 text, deadlines and cancellation. Knows nothing about law.
+
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: &str, content: impl Into<String>) -> Self {
+        ChatMessage {
+            role: role.to_string(),
+            content: content.into(),
+        }
+    }
+}
+
+/// Sampling and limits for one generation.
+#[derive(Debug, Clone)]
+pub struct GenParams {
+    pub max_tokens: usize,
+    /// 0 = greedy.
+    pub temperature: f64,
+    pub top_p: Option<f64>,
+    pub seed: u64,
+    /// 1.0 = off.
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
+    /// Stop when this instant passes.
+    pub deadline: Option<Instant>,
+}
+
+impl Default for GenParams {
+    fn default() -> Self {
+        GenParams {
+            max_tokens: 512,
+            temperature: 0.0,
+            top_p: None,
+            seed: 299792458,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+            deadline: None,
+        }
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// An end-of-generation token.
+    Eos,
+    /// `max_tokens` reached.
+    Length,
+    /// The deadline passed.
+    Deadline,
+    /// The consumer asked to stop (client went away).
+    Cancelled,
+    /// Repetition control stopped a loop.
+    Repetition,
+}
+
+/// Measurements of one generation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenStats {
+    pub prompt_tokens: usize,
+    /// Prompt tokens served from a cached prefix (not recomputed).
+    pub cached_prompt_tokens: usize,
+    pub gen_tokens: usize,
+    pub ttft_ms: f64,
+    pub prompt_tokens_per_s: f64,
+    pub tokens_per_s: f64,
+    pub total_ms: f64,
+}
+
+/// The full result of one generation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub text: String,
+    pub stop: StopReason,
+    pub stats: GenStats,
+}
+
+/// A text generation engine.
+pub trait Backend: Send + Sync {
+    /// Short name for logs and metrics (`candle:qwen2.5-coder-1.5b-q4_k_m`).
+    fn name(&self) -> String;
+
+    /// Generate a reply to `messages`. `on_text` receives each new piece of
+    /// text (always whole UTF-8 characters); returning `false` cancels.
+    fn generate(
+        &self,
+        messages: &[ChatMessage],
+        params: &GenParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> crate::Result<Generation>;
+}

