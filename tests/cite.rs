@@ -10,14 +10,29 @@ fn flags_invented_articles_and_passes_real_ones() {
     let text = "依据《中华人民共和国民法典》第一千零七十九条第二款，可以起诉离婚；民法典第1438条另有规定。\
                 劳动合同法第99条规定了赔偿，劳动合同法82条规定了二倍工资。";
     let cites = cite::check(text, c);
-    let got: Vec<(String, u32, CiteStatus)> = cites.iter().map(|x| (x.law.clone(), x.article, x.status)).collect();
+    let got: Vec<(String, u32, CiteStatus)> = cites
+        .iter()
+        .map(|x| (x.law.clone(), x.article, x.status))
+        .collect();
     assert_eq!(
         got,
         vec![
             ("中华人民共和国民法典".to_string(), 1079, CiteStatus::Valid),
-            ("中华人民共和国民法典".to_string(), 1438, CiteStatus::NotFound),
-            ("中华人民共和国劳动合同法".to_string(), 99, CiteStatus::NotFound),
-            ("中华人民共和国劳动合同法".to_string(), 82, CiteStatus::Valid),
+            (
+                "中华人民共和国民法典".to_string(),
+                1438,
+                CiteStatus::NotFound
+            ),
+            (
+                "中华人民共和国劳动合同法".to_string(),
+                99,
+                CiteStatus::NotFound
+            ),
+            (
+                "中华人民共和国劳动合同法".to_string(),
+                82,
+                CiteStatus::Valid
+            ),
         ]
     );
     assert_eq!(cites[0].paragraph, Some(2));
@@ -26,7 +41,10 @@ fn flags_invented_articles_and_passes_real_ones() {
     for x in &cites {
         assert_eq!(&text[x.start..x.end], x.raw);
     }
-    assert_eq!(cites[0].raw, "《中华人民共和国民法典》第一千零七十九条第二款");
+    assert_eq!(
+        cites[0].raw,
+        "《中华人民共和国民法典》第一千零七十九条第二款"
+    );
     assert_eq!(cites[1].raw, "民法典第1438条");
     assert_eq!(cites[3].raw, "劳动合同法82条");
 }
@@ -57,7 +75,11 @@ fn later_articles_refer_to_the_last_named_law() {
 fn versions_not_in_force_and_unknown_laws() {
     let c = common::national_corpus();
     // The new 农业法 (in force 2027-01-01) has more articles than the current one.
-    let current_max = c.articles_of("中华人民共和国农业法").map(|a| a.article).max().unwrap();
+    let current_max = c
+        .articles_of("中华人民共和国农业法")
+        .map(|a| a.article)
+        .max()
+        .unwrap();
     let text = format!("农业法第{}条", current_max + 1);
     let cites = cite::check(&text, c);
     assert_eq!(cites.len(), 1);
@@ -73,7 +95,10 @@ fn versions_not_in_force_and_unknown_laws() {
     assert_eq!(cites[0].law, "中华人民共和国劳动保护法");
     // Criminal law with 之一.
     let cites = cite::check("刑法第一百三十三条之一", c);
-    assert_eq!((cites[0].article, cites[0].suffix, cites[0].status), (133, 1, CiteStatus::Valid));
+    assert_eq!(
+        (cites[0].article, cites[0].suffix, cites[0].status),
+        (133, 1, CiteStatus::Valid)
+    );
 }
 
 #[test]

@@ -27,7 +27,13 @@ fn expected_counts(dir: &Path) -> HashMap<String, (usize, PathBuf)> {
     all.iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).unwrap();
-            let title = text.lines().next().unwrap().trim_start_matches("# ").trim().to_string();
+            let title = text
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches("# ")
+                .trim()
+                .to_string();
             let n = text.lines().filter(|l| re.is_match(l)).count();
             (title, (n, p.clone()))
         })
@@ -59,7 +65,13 @@ fn imports_all_shared_files_with_right_counts() {
         let nums: Vec<u32> = arts.iter().map(|a| a.article).collect();
         assert_eq!(nums, (1..=*n as u32).collect::<Vec<_>>(), "{title}");
         let law = c.resolve_law(title).unwrap();
-        let folder = path.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let folder = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let want = match folder {
             "administrative" => Level::Administrative,
             "judicial-interpretations" => Level::JudicialInterpretation,
@@ -67,8 +79,17 @@ fn imports_all_shared_files_with_right_counts() {
             other => panic!("unexpected folder {other}"),
         };
         assert_eq!(law.level, want, "{title}");
-        assert_eq!(law.region.is_some(), want == Level::Local, "{title}: {:?}", law.region);
-        assert!(arts.iter().all(|a| !a.text.is_empty() && !a.text.starts_with('第')), "{title}");
+        assert_eq!(
+            law.region.is_some(),
+            want == Level::Local,
+            "{title}: {:?}",
+            law.region
+        );
+        assert!(
+            arts.iter()
+                .all(|a| !a.text.is_empty() && !a.text.starts_with('第')),
+            "{title}"
+        );
     }
     assert_eq!(report.articles, c.articles.len());
 }
@@ -77,15 +98,22 @@ fn imports_all_shared_files_with_right_counts() {
 fn imported_articles_keep_paragraphs_paths_and_dates() {
     let mut c = Corpus::default();
     c.import_local(&common::local_regulations()).unwrap();
-    let Lookup::Current(a) = c.lookup("劳动保障监察条例", 2, 0) else { panic!() };
+    let Lookup::Current(a) = c.lookup("劳动保障监察条例", 2, 0) else {
+        panic!()
+    };
     assert_eq!(a.text.lines().count(), 2, "{}", a.text);
     assert_eq!(a.path, vec!["第一章 总则".to_string()]);
     assert_eq!(a.effective.as_deref(), Some("2004-12-01"));
     let law = c.resolve_law("山东省法律援助条例").unwrap();
     assert_eq!(law.region.as_deref(), Some("山东省"));
     // Titles with 《中华人民共和国民法典》 resolve with the short name too.
-    assert!(c.resolve_law("最高人民法院关于适用《民法典》婚姻家庭编的解释（一）").is_some());
-    assert!(c.resolve_law("民法典婚姻家庭编的解释（一）").is_none(), "no fuzzy matches");
+    assert!(c
+        .resolve_law("最高人民法院关于适用《民法典》婚姻家庭编的解释（一）")
+        .is_some());
+    assert!(
+        c.resolve_law("民法典婚姻家庭编的解释（一）").is_none(),
+        "no fuzzy matches"
+    );
 }
 
 #[test]

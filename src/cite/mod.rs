@@ -110,11 +110,13 @@ pub fn check(text: &str, corpus: &Corpus) -> Vec<Citation> {
 /// (…法, …法典, …条例). Leading verbs such as 根据/依照 are cut off.
 fn unknown_law_name(run: &str) -> Option<String> {
     const ENDINGS: [&str; 4] = ["法典", "法", "条例", "规定"];
-    if !ENDINGS.iter().any(|e| run.ends_with(e)) || run.ends_with("本法") || run.ends_with("该法") {
+    if !ENDINGS.iter().any(|e| run.ends_with(e)) || run.ends_with("本法") || run.ends_with("该法")
+    {
         return None;
     }
     const LEADS: [&str; 14] = [
-        "根据", "依据", "依照", "按照", "违反", "适用", "参照", "对照", "援引", "引用", "及", "和", "与", "的",
+        "根据", "依据", "依照", "按照", "违反", "适用", "参照", "对照", "援引", "引用", "及", "和",
+        "与", "的",
     ];
     let mut name = run;
     for lead in LEADS {

@@ -72,7 +72,18 @@ fn is_joiner(s: &str) -> bool {
     let t = s.trim();
     matches!(
         t,
-        "、" | "，" | "和" | "及" | "以及" | "与" | "或" | "或者" | "至" | "到" | "、第" | "和第" | "及第"
+        "、" | "，"
+            | "和"
+            | "及"
+            | "以及"
+            | "与"
+            | "或"
+            | "或者"
+            | "至"
+            | "到"
+            | "、第"
+            | "和第"
+            | "及第"
     ) || t.is_empty()
 }
 
@@ -84,7 +95,9 @@ pub fn parse_citations(text: &str) -> Vec<RawCitation> {
         let Some(whole) = c.get(0) else { continue };
         let has_di = c.get(1).is_some();
         let num_str = c.get(2).map(|m| m.as_str()).unwrap_or("");
-        let Some(article) = numerals::parse_number(num_str) else { continue };
+        let Some(article) = numerals::parse_number(num_str) else {
+            continue;
+        };
         if article == 0 {
             continue;
         }
@@ -96,9 +109,10 @@ pub fn parse_citations(text: &str) -> Vec<RawCitation> {
         let before = &text[..whole.start()];
         let (law, start) = if let Some(stripped) = before.strip_suffix('》') {
             match stripped.rfind('《') {
-                Some(open) if stripped[open..].chars().count() <= 61 => {
-                    (LawRef::Named(stripped[open + '《'.len_utf8()..].to_string()), open)
-                }
+                Some(open) if stripped[open..].chars().count() <= 61 => (
+                    LawRef::Named(stripped[open + '《'.len_utf8()..].to_string()),
+                    open,
+                ),
                 _ => (LawRef::None, whole.start()),
             }
         } else {
@@ -111,10 +125,15 @@ pub fn parse_citations(text: &str) -> Vec<RawCitation> {
                 .map(|(i, _)| i)
                 .unwrap_or(before.len());
             let run = &before[run_start..];
-            let joined = last_end.is_some_and(|e| e <= whole.start() && is_joiner(&text[e..whole.start()]));
-            if run.ends_with("该法") || run.ends_with("同法") || run.ends_with("该条例") {
-                let cut = run.rfind(if run.ends_with("该条例") { "该条例" } else if run.ends_with("该法") { "该法" } else { "同法" }).unwrap_or(0);
-                (LawRef::Previous, run_start + cut)
+            let joined =
+                last_end.is_some_and(|e| e <= whole.start() && is_joiner(&text[e..whole.start()]));
+            // 该法/该条例/同法 (同法 only on its own: 劳动合同法 ends with 同法).
+            let anaphor = ["该条例", "该法"]
+                .into_iter()
+                .find(|w| run.ends_with(w))
+                .or((run == "同法").then_some("同法"));
+            if let Some(w) = anaphor {
+                (LawRef::Previous, run_start + run.len() - w.len())
             } else if joined && has_di {
                 (LawRef::Previous, whole.start())
             } else if !run.is_empty() && !run.ends_with('第') {
@@ -148,10 +167,13 @@ mod tests {
     fn finds_bracketed_and_plain_citations() {
         let t = "依照《中华人民共和国民法典》第一千零七十九条第二款，及劳动合同法82条";
         let c = parse_citations(t);
-        assert_eq!(c.len(), 2);
+        assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(c[0].law, LawRef::Named("中华人民共和国民法典".into()));
         assert_eq!((c[0].article, c[0].paragraph), (1079, Some(2)));
-        assert_eq!(&t[c[0].start..c[0].end], "《中华人民共和国民法典》第一千零七十九条第二款");
+        assert_eq!(
+            &t[c[0].start..c[0].end],
+            "《中华人民共和国民法典》第一千零七十九条第二款"
+        );
         assert_eq!(c[1].law, LawRef::Context("及劳动合同法".into()));
         assert_eq!(c[1].article, 82);
     }
@@ -164,7 +186,14 @@ mod tests {
         assert_eq!(c[1].article, 234);
         let c = parse_citations("该法第5条");
         assert_eq!(c[0].law, LawRef::Previous);
-        // A bare count is not a citation.
-        assert!(parse_citations("共有3条规定").is_empty() || parse_citations("共有3条规定")[0].law != LawRef::None);
+        let c = parse_citations("劳动合同法第82条");
+        assert_eq!(c[0].law, LawRef::Context("劳动合同法".into()));
+        // A count without 第 after words that are no law is left to the checker,
+        // which finds no law in them; a bare 第N条 has no law.
+        assert_eq!(
+            parse_citations("共有3条规定")[0].law,
+            LawRef::Context("共有".into())
+        );
+        assert_eq!(parse_citations("。第3条")[0].law, LawRef::None);
     }
 }

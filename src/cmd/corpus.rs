@@ -46,7 +46,11 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         for w in &report.warnings {
             eprintln!("  warning: {w}");
         }
-        sources.push(format!("local:{} ({} files)", paths.local.display(), report.files));
+        sources.push(format!(
+            "local:{} ({} files)",
+            paths.local.display(),
+            report.files
+        ));
     }
     bar.start("building the index", corpus.articles.len() as u64);
     let manifest = search::build_index(&corpus, &paths.index, sources)?;
@@ -57,7 +61,8 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
 
 fn open_corpus(data: &crate::cli::DataArgs) -> anyhow::Result<Searcher> {
     let paths = super::paths(data);
-    Searcher::open(&paths.index).map_err(|e| anyhow::anyhow!("{e}\n(run `lawbrain index` to build the index)"))
+    Searcher::open(&paths.index)
+        .map_err(|e| anyhow::anyhow!("{e}\n(run `lawbrain index` to build the index)"))
 }
 
 /// Show one article.
@@ -76,7 +81,10 @@ pub fn article(a: ArticleArgs) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(art)?);
             } else {
                 println!("{}", art.citation());
-                let mut meta = vec![art.level.as_str().to_string(), art.status.as_str().to_string()];
+                let mut meta = vec![
+                    art.level.as_str().to_string(),
+                    art.status.as_str().to_string(),
+                ];
                 if let Some(e) = &art.effective {
                     meta.push(format!("施行 {e}"));
                 }
@@ -107,7 +115,10 @@ pub fn article(a: ArticleArgs) -> anyhow::Result<()> {
                     numerals::article_label(number, suffix),
                     numerals::article_label(m, 0)
                 ),
-                None => anyhow::bail!("《{law}》has no {}", numerals::article_label(number, suffix)),
+                None => anyhow::bail!(
+                    "《{law}》has no {}",
+                    numerals::article_label(number, suffix)
+                ),
             }
         }
         Lookup::UnknownLaw => {
@@ -115,7 +126,11 @@ pub fn article(a: ArticleArgs) -> anyhow::Result<()> {
             if hints.is_empty() {
                 anyhow::bail!("unknown law {:?}", a.law)
             } else {
-                anyhow::bail!("unknown law {:?}; did you mean: {}", a.law, hints.join("、"))
+                anyhow::bail!(
+                    "unknown law {:?}; did you mean: {}",
+                    a.law,
+                    hints.join("、")
+                )
             }
         }
     }
@@ -125,7 +140,9 @@ pub fn article(a: ArticleArgs) -> anyhow::Result<()> {
 pub fn cite_check(a: CiteCheckArgs) -> anyhow::Result<()> {
     let text = if a.text == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading standard input")?;
         s
     } else {
         a.text.clone()
@@ -133,7 +150,10 @@ pub fn cite_check(a: CiteCheckArgs) -> anyhow::Result<()> {
     let searcher = open_corpus(&a.data)?;
     let citations = cite::check(&text, searcher.corpus());
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "citations": citations }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "citations": citations }))?
+        );
         return Ok(());
     }
     if citations.is_empty() {
@@ -145,10 +165,18 @@ pub fn cite_check(a: CiteCheckArgs) -> anyhow::Result<()> {
             CiteStatus::NotFound => "✗ not found",
             CiteStatus::NotInForce => "! not in force",
         };
-        println!("{mark}: {} -> 《{}》{}", c.raw, c.law, numerals::article_label(c.article, c.suffix));
+        println!(
+            "{mark}: {} -> 《{}》{}",
+            c.raw,
+            c.law,
+            numerals::article_label(c.article, c.suffix)
+        );
         if let Some(t) = &c.text {
             let short: String = t.chars().take(120).collect();
-            println!("    {short}{}", if t.chars().count() > 120 { "…" } else { "" });
+            println!(
+                "    {short}{}",
+                if t.chars().count() > 120 { "…" } else { "" }
+            );
         }
     }
     Ok(())

@@ -32,7 +32,12 @@ const SHORT_NAMES: &[(&str, &str)] = &[
 pub fn normalize(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .filter(|c| !matches!(c, '《' | '》' | '〈' | '〉' | '"' | '“' | '”' | ' ' | '\u{3000}' | '\t'))
+        .filter(|c| {
+            !matches!(
+                c,
+                '《' | '》' | '〈' | '〉' | '"' | '“' | '”' | ' ' | '\u{3000}' | '\t'
+            )
+        })
         .collect();
     s = s.replace("中华人民共和国", "");
     // Brackets are written both ways: （一） and (一).
@@ -56,7 +61,11 @@ pub fn aliases_for(name: &str) -> Vec<String> {
             push((*short).to_string());
         }
     }
-    for court in ["最高人民法院、最高人民检察院", "最高人民法院", "最高人民检察院"] {
+    for court in [
+        "最高人民法院、最高人民检察院",
+        "最高人民法院",
+        "最高人民检察院",
+    ] {
         if let Some(rest) = norm.strip_prefix(court) {
             push(rest.to_string());
             break;

@@ -76,7 +76,8 @@ pub fn strip_images(text: &str) -> String {
 fn is_table_rule(line: &str) -> bool {
     let t = line.trim();
     t.chars().filter(|&c| c == '-' || c == '=').count() >= 3
-        && t.chars().all(|c| matches!(c, '-' | '+' | '|' | '=' | ':' | ' '))
+        && t.chars()
+            .all(|c| matches!(c, '-' | '+' | '|' | '=' | ':' | ' '))
 }
 
 /// Chinese characters, CJK punctuation and full-width forms.
@@ -88,7 +89,10 @@ pub fn is_cjk(c: char) -> bool {
 }
 
 fn is_stray_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\u{2009}' | '\u{200a}' | '\u{202f}' | '\u{00a0}' | '\u{2002}' | '\u{2003}')
+    matches!(
+        c,
+        ' ' | '\t' | '\u{2009}' | '\u{200a}' | '\u{202f}' | '\u{00a0}' | '\u{2002}' | '\u{2003}'
+    )
 }
 
 /// Remove spaces (ASCII, thin, no-break) between two Chinese characters or
@@ -108,7 +112,8 @@ pub fn fix_spaces(text: &str) -> String {
             }
             let before = out.chars().last();
             let after = chars.get(i).copied();
-            let between_cjk = matches!((before, after), (Some(b), Some(a)) if is_cjk(b) && is_cjk(a));
+            let between_cjk =
+                matches!((before, after), (Some(b), Some(a)) if is_cjk(b) && is_cjk(a));
             if !between_cjk {
                 // Keep one ordinary space (or the run, for table alignment).
                 for &s in &chars[start..i] {
@@ -178,18 +183,23 @@ mod tests {
 
     #[test]
     fn strips_leaked_part_headings() {
-        let (t, h) = strip_leaked_headings("期间的计算方法依照本法的规定。\n第二编 物 权\n第一分编 通 则");
+        let (t, h) =
+            strip_leaked_headings("期间的计算方法依照本法的规定。\n第二编 物 权\n第一分编 通 则");
         assert_eq!(t, "期间的计算方法依照本法的规定。");
         assert_eq!(h, vec!["第二编 物权", "第一分编 通则"]);
         let (t, h) = strip_leaked_headings("留置权消灭。\n附 则");
         assert_eq!(t, "留置权消灭。");
         assert_eq!(h, vec!["附则"]);
         // A reference to a part inside a sentence is not a heading.
-        let (t, h) = strip_leaked_headings("违反本法第二编第一分编第二章等规定，适用本节规定予以行政处罚。");
+        let (t, h) =
+            strip_leaked_headings("违反本法第二编第一分编第二章等规定，适用本节规定予以行政处罚。");
         assert!(h.is_empty());
         assert!(t.ends_with("处罚。"));
         let (t, h) = strip_leaked_headings("第二编 污染防治");
-        assert_eq!(t, "第二编 污染防治", "a text that is only a heading is kept");
+        assert_eq!(
+            t, "第二编 污染防治",
+            "a text that is only a heading is kept"
+        );
         assert!(h.is_empty());
     }
 
@@ -201,11 +211,17 @@ mod tests {
 
     #[test]
     fn fixes_spaces_between_chinese() {
-        assert_eq!(fix_spaces("全国自然资源开发利 用和保护"), "全国自然资源开发利用和保护");
+        assert_eq!(
+            fix_spaces("全国自然资源开发利 用和保护"),
+            "全国自然资源开发利用和保护"
+        );
         assert_eq!(fix_spaces("生活方式， 自觉履行"), "生活方式，自觉履行");
         assert_eq!(fix_spaces("税 目\u{2009}税额"), "税目税额");
         assert_eq!(fix_spaces("处 1000 元罚款"), "处 1000 元罚款");
-        assert_eq!(fix_spaces("第一百二十条之二\u{3000}有下列"), "第一百二十条之二\u{3000}有下列");
+        assert_eq!(
+            fix_spaces("第一百二十条之二\u{3000}有下列"),
+            "第一百二十条之二\u{3000}有下列"
+        );
     }
 
     #[test]
@@ -215,7 +231,14 @@ mod tests {
             fix_quotes("修改为：\"第一款\n\"第二款。\""),
             "修改为：“第一款\n“第二款。”"
         );
-        assert_eq!(fix_quotes("以\"口粮田\"和\"责任田\"为由"), "以“口粮田”和“责任田”为由");
-        assert_eq!(fix_quotes("width=\"3in\""), "width=\"3in\"", "lines without Chinese are left alone");
+        assert_eq!(
+            fix_quotes("以\"口粮田\"和\"责任田\"为由"),
+            "以“口粮田”和“责任田”为由"
+        );
+        assert_eq!(
+            fix_quotes("width=\"3in\""),
+            "width=\"3in\"",
+            "lines without Chinese are left alone"
+        );
     }
 }

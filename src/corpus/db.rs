@@ -41,7 +41,10 @@ pub fn read(path: &Path) -> crate::Result<Vec<RawLaw>> {
             fix: "lawbrain setup".into(),
         });
     }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     let mut laws: Vec<RawLaw> = Vec::new();
     {
         let mut st = conn.prepare(
@@ -64,8 +67,11 @@ pub fn read(path: &Path) -> crate::Result<Vec<RawLaw>> {
             laws.push(l?);
         }
     }
-    let index: std::collections::HashMap<String, usize> =
-        laws.iter().enumerate().map(|(i, l)| (l.law_id.clone(), i)).collect();
+    let index: std::collections::HashMap<String, usize> = laws
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.law_id.clone(), i))
+        .collect();
     let mut st = conn.prepare(
         "SELECT law_id, COALESCE(chapter,''), COALESCE(section,''), COALESCE(article_no,''), article_no_arabic,
                 COALESCE(article_text,'') FROM articles ORDER BY id",

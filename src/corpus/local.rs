@@ -27,14 +27,46 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use super::{aliases, clean, numerals, Article, ArticleKind, Corpus, ImportReport, LawInfo, Level, Status};
+use super::{
+    aliases, clean, numerals, Article, ArticleKind, Corpus, ImportReport, LawInfo, Level, Status,
+};
 use crate::error::IoContext;
 
 const PROVINCES: &[&str] = &[
-    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省",
-    "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省",
-    "四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区", "广西壮族自治区",
-    "西藏自治区", "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区",
+    "北京市",
+    "天津市",
+    "上海市",
+    "重庆市",
+    "河北省",
+    "山西省",
+    "辽宁省",
+    "吉林省",
+    "黑龙江省",
+    "江苏省",
+    "浙江省",
+    "安徽省",
+    "福建省",
+    "江西省",
+    "山东省",
+    "河南省",
+    "湖北省",
+    "湖南省",
+    "广东省",
+    "海南省",
+    "四川省",
+    "贵州省",
+    "云南省",
+    "陕西省",
+    "甘肃省",
+    "青海省",
+    "台湾省",
+    "内蒙古自治区",
+    "广西壮族自治区",
+    "西藏自治区",
+    "宁夏回族自治区",
+    "新疆维吾尔自治区",
+    "香港特别行政区",
+    "澳门特别行政区",
 ];
 
 /// Front matter and header facts of one file.
@@ -82,7 +114,9 @@ pub fn region_of(title: &str) -> Option<String> {
     let re = Regex::new(r"^([\p{Han}]{2,8}?(?:市|自治州|自治县|县))").ok()?;
     let m = re.captures(title)?.get(1)?.as_str().to_string();
     let stem = m.trim_end_matches(['市', '县', '州']);
-    if ["城", "都", "城市", "全国", "国家"].contains(&stem) || ["人民", "关于", "国务院"].iter().any(|w| m.contains(w)) {
+    if ["城", "都", "城市", "全国", "国家"].contains(&stem)
+        || ["人民", "关于", "国务院"].iter().any(|w| m.contains(w))
+    {
         return None;
     }
     Some(m)
@@ -121,12 +155,17 @@ fn article_line_re() -> Regex {
 }
 
 fn heading_re() -> Regex {
-    Regex::new(r"^第[零一二三四五六七八九十百]+(分编|编|章|节)(?:[\s\u{3000}]+\S.*)?$").expect("valid heading regex")
+    Regex::new(r"^第[零一二三四五六七八九十百]+(分编|编|章|节)(?:[\s\u{3000}]+\S.*)?$")
+        .expect("valid heading regex")
 }
 
 /// Heading depth: 编 0, 分编 1, 章 (and other `##` headings) 2, 节 3.
 fn heading_depth(h: &str) -> usize {
-    match heading_re().captures(h).and_then(|c| c.get(1)).map(|m| m.as_str()) {
+    match heading_re()
+        .captures(h)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+    {
         Some("编") => 0,
         Some("分编") => 1,
         Some("节") => 3,
@@ -150,11 +189,14 @@ pub fn parse_file(stem: &str, text: &str) -> ParsedFile {
                         "level" | "层级" => {
                             meta.level = parse_level(&v);
                             if meta.level.is_none() {
-                                warnings.push(format!("{stem}: unknown level {v:?} in front matter"));
+                                warnings
+                                    .push(format!("{stem}: unknown level {v:?} in front matter"));
                             }
                         }
                         "region" | "地区" => meta.region = Some(v).filter(|s| !s.is_empty()),
-                        "effective" | "施行" => meta.effective = Some(v).filter(|s| super::versions::is_date(s)),
+                        "effective" | "施行" => {
+                            meta.effective = Some(v).filter(|s| super::versions::is_date(s))
+                        }
                         "title" | "标题" => meta.title = Some(v).filter(|s| !s.is_empty()),
                         _ => {}
                     }
@@ -193,27 +235,32 @@ pub fn parse_file(stem: &str, text: &str) -> ParsedFile {
     }
     let effective = meta.effective.clone().or(file_date);
     let region = meta.region.clone().or_else(|| region_of(&title));
-    let level = meta.level.unwrap_or_else(|| infer_level(&title, region.as_deref()));
+    let level = meta
+        .level
+        .unwrap_or_else(|| infer_level(&title, region.as_deref()));
 
     let art_re = article_line_re();
     let head_re = heading_re();
     let mut path: Vec<(usize, String)> = Vec::new();
     let mut articles: Vec<Article> = Vec::new();
     let mut preamble: Vec<String> = Vec::new();
-    let new_article = |article: u32, suffix: u32, label: String, body: String, path: &[(usize, String)]| Article {
-        law: title.clone(),
-        article,
-        suffix,
-        article_label: label,
-        text: body,
-        level,
-        status: Status::InForce,
-        region: region.clone(),
-        path: path.iter().map(|(_, h)| h.clone()).collect(),
-        effective: effective.clone(),
-        possibly_outdated: false,
-        kind: ArticleKind::Article,
-    };
+    let new_article =
+        |article: u32, suffix: u32, label: String, body: String, path: &[(usize, String)]| {
+            Article {
+                law: title.clone(),
+                article,
+                suffix,
+                article_label: label,
+                text: body,
+                level,
+                status: Status::InForce,
+                region: region.clone(),
+                path: path.iter().map(|(_, h)| h.clone()).collect(),
+                effective: effective.clone(),
+                possibly_outdated: false,
+                kind: ArticleKind::Article,
+            }
+        };
     for raw in &lines[body_start..] {
         let line = raw.trim();
         if line.is_empty() || line.starts_with("<!--") {
@@ -235,10 +282,17 @@ pub fn parse_file(stem: &str, text: &str) -> ParsedFile {
         }
         if let Some(c) = art_re.captures(line) {
             let n = c.get(1).and_then(|m| numerals::parse_number(m.as_str()));
-            let s = c.get(2).and_then(|m| numerals::parse_number(m.as_str())).unwrap_or(0);
+            let s = c
+                .get(2)
+                .and_then(|m| numerals::parse_number(m.as_str()))
+                .unwrap_or(0);
             if let Some(n) = n.filter(|&n| n > 0) {
                 let label = numerals::article_label(n, s);
-                let body = c.get(3).map(|m| m.as_str().trim()).unwrap_or("").to_string();
+                let body = c
+                    .get(3)
+                    .map(|m| m.as_str().trim())
+                    .unwrap_or("")
+                    .to_string();
                 articles.push(new_article(n, s, label, body, &path));
                 continue;
             }
@@ -281,8 +335,13 @@ pub fn parse_file(stem: &str, text: &str) -> ParsedFile {
             Some((p, ps)) => a.article == p && a.suffix == ps + 1,
         };
         if !expected_ok {
-            let after = prev.map(|(p, s)| numerals::article_label(p, s)).unwrap_or_else(|| "the start".into());
-            warnings.push(format!("{title}: numbering gap: {} follows {after}", a.article_label));
+            let after = prev
+                .map(|(p, s)| numerals::article_label(p, s))
+                .unwrap_or_else(|| "the start".into());
+            warnings.push(format!(
+                "{title}: numbering gap: {} follows {after}",
+                a.article_label
+            ));
         }
         prev = Some(key);
     }
@@ -311,7 +370,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> crate::Result<()> {
             collect_files(&p, out)?;
         } else if matches!(p.extension().and_then(|x| x.to_str()), Some("md" | "txt")) {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if !name.eq_ignore_ascii_case("README.md") && !name.eq_ignore_ascii_case("PROVENANCE.md") {
+            if !name.eq_ignore_ascii_case("README.md")
+                && !name.eq_ignore_ascii_case("PROVENANCE.md")
+            {
                 out.push(p);
             }
         }
@@ -334,10 +395,16 @@ pub fn import_dir(corpus: &mut Corpus, dir: &Path) -> crate::Result<ImportReport
     let mut report = ImportReport::default();
     let mut parsed_all = Vec::new();
     for f in &files {
-        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+        let stem = f
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string();
         let bytes = std::fs::read(f).ctx(|| format!("reading {}", f.display()))?;
         let Ok(text) = String::from_utf8(bytes) else {
-            report.warnings.push(format!("{}: not UTF-8, skipped", f.display()));
+            report
+                .warnings
+                .push(format!("{}: not UTF-8, skipped", f.display()));
             continue;
         };
         report.files += 1;
@@ -350,7 +417,9 @@ pub fn import_dir(corpus: &mut Corpus, dir: &Path) -> crate::Result<ImportReport
     }
     for p in parsed_all {
         if parsed_names_clash(corpus, &p.law.name) {
-            report.warnings.push(format!("{}: replaces the law of the same name", p.law.name));
+            report
+                .warnings
+                .push(format!("{}: replaces the law of the same name", p.law.name));
             corpus.laws.retain(|l| l.name != p.law.name);
             corpus.articles.retain(|a| a.law != p.law.name);
         }
@@ -359,7 +428,12 @@ pub fn import_dir(corpus: &mut Corpus, dir: &Path) -> crate::Result<ImportReport
         corpus.laws.push(p.law);
         corpus.articles.extend(p.articles);
     }
-    tracing::info!(files = report.files, laws = report.laws, articles = report.articles, "local regulations imported");
+    tracing::info!(
+        files = report.files,
+        laws = report.laws,
+        articles = report.articles,
+        "local regulations imported"
+    );
     Ok(report)
 }
 
@@ -390,23 +464,43 @@ mod tests {
         assert_eq!(p.law.name, "鄂州市某规定");
         assert_eq!(p.law.level, Level::Local);
         assert_eq!(p.law.region.as_deref(), Some("湖北省"));
-        assert!(p.warnings.iter().any(|w| w.contains("gap")), "{:?}", p.warnings);
-        assert!(p.warnings.iter().any(|w| w.contains("duplicate")), "{:?}", p.warnings);
+        assert!(
+            p.warnings.iter().any(|w| w.contains("gap")),
+            "{:?}",
+            p.warnings
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("duplicate")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]
     fn infers_region_and_level() {
         assert_eq!(region_of("山东省法律援助条例").as_deref(), Some("山东省"));
         assert_eq!(region_of("宁波市人民调解条例").as_deref(), Some("宁波市"));
-        assert_eq!(region_of("湖北省鄂州市养犬管理条例").as_deref(), Some("湖北省鄂州市"));
+        assert_eq!(
+            region_of("湖北省鄂州市养犬管理条例").as_deref(),
+            Some("湖北省鄂州市")
+        );
         assert_eq!(region_of("城市房地产管理条例"), None);
         assert_eq!(region_of("劳动保障监察条例"), None);
-        assert_eq!(region_of("最高人民法院关于审理民间借贷案件适用法律若干问题的规定"), None);
         assert_eq!(
-            infer_level("最高人民法院关于审理民间借贷案件适用法律若干问题的规定", None),
+            region_of("最高人民法院关于审理民间借贷案件适用法律若干问题的规定"),
+            None
+        );
+        assert_eq!(
+            infer_level(
+                "最高人民法院关于审理民间借贷案件适用法律若干问题的规定",
+                None
+            ),
             Level::JudicialInterpretation
         );
         assert_eq!(infer_level("工伤保险条例", None), Level::Administrative);
-        assert_eq!(infer_level("北京市法律援助条例", Some("北京市")), Level::Local);
+        assert_eq!(
+            infer_level("北京市法律援助条例", Some("北京市")),
+            Level::Local
+        );
     }
 }

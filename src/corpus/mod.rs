@@ -217,7 +217,9 @@ impl Corpus {
     /// `as_of` (YYYY-MM-DD).
     pub fn from_laws_db(path: &Path, as_of: &str) -> crate::Result<Corpus> {
         if !versions::is_date(as_of) {
-            return Err(Error::InvalidInput(format!("as-of date {as_of:?} is not YYYY-MM-DD")));
+            return Err(Error::InvalidInput(format!(
+                "as-of date {as_of:?} is not YYYY-MM-DD"
+            )));
         }
         let raw = db::read(path)?;
         let chosen = versions::select(&raw, as_of);
@@ -261,10 +263,17 @@ impl Corpus {
         if q.is_empty() {
             return None;
         }
-        self.other_versions
-            .iter()
-            .find(|a| aliases::normalize(&a.law) == q || aliases::aliases_for(&a.law).contains(&q))
-            .map(|a| a.law.as_str())
+        let mut last: Option<&str> = None;
+        for a in &self.other_versions {
+            if last == Some(a.law.as_str()) {
+                continue; // rows of one law are contiguous
+            }
+            last = Some(a.law.as_str());
+            if aliases::normalize(&a.law) == q || aliases::aliases_for(&a.law).contains(&q) {
+                return Some(a.law.as_str());
+            }
+        }
+        None
     }
 
     /// The longest law name or alias that `text` ends with, and its length in
@@ -297,7 +306,12 @@ impl Corpus {
         let Some(name) = self.resolve_any_law(law) else {
             return Lookup::UnknownLaw;
         };
-        if let Some(a) = self.articles.iter().filter(|a| a.law == name).find(numbered) {
+        if let Some(a) = self
+            .articles
+            .iter()
+            .filter(|a| a.law == name)
+            .find(numbered)
+        {
             return Lookup::Current(a);
         }
         // Prefer the newest other version that has the article.
@@ -331,7 +345,11 @@ impl Corpus {
             })
             .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.len().cmp(&b.1.len())));
-        scored.into_iter().take(n).map(|(_, s)| s.to_string()).collect()
+        scored
+            .into_iter()
+            .take(n)
+            .map(|(_, s)| s.to_string())
+            .collect()
     }
 
     /// Write the corpus as JSON (the index directory keeps one beside the index).
@@ -348,7 +366,8 @@ impl Corpus {
             serde_json::to_writer(&mut w, self)?;
             std::io::Write::flush(&mut w).ctx(|| format!("writing {}", tmp.display()))?;
         }
-        std::fs::rename(&tmp, path).ctx(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+        std::fs::rename(&tmp, path)
+            .ctx(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use regex::Regex;
 
 use super::db::{RawLaw, RawRow};
-use super::versions::Chosen;
+use super::versions::{self, Chosen};
 use super::{aliases, clean, numerals, Article, ArticleKind, Corpus, LawInfo, Level, Status};
 
 /// Level of a law version from the database's level/doc_type.
@@ -35,7 +35,11 @@ fn number_of(law: &RawLaw, row: &RawRow) -> (u32, u32, String, ArticleKind) {
         return (n, 0, no.to_string(), ArticleKind::AmendmentItem);
     }
     let (article, suffix) = numerals::parse_article(no)
-        .or_else(|| row.article_no_arabic.and_then(|v| u32::try_from(v).ok()).map(|v| (v, 0)))
+        .or_else(|| {
+            row.article_no_arabic
+                .and_then(|v| u32::try_from(v).ok())
+                .map(|v| (v, 0))
+        })
         .unwrap_or((0, 0));
     let kind = if law.name.contains("修正案") {
         ArticleKind::AmendmentItem
@@ -46,7 +50,12 @@ fn number_of(law: &RawLaw, row: &RawRow) -> (u32, u32, String, ArticleKind) {
 }
 
 /// Build the articles of one law version, cleaning texts and rebuilding paths.
-fn build_articles(law: &RawLaw, level: Level, status: Status, effective: &Option<String>) -> Vec<Article> {
+fn build_articles(
+    law: &RawLaw,
+    level: Level,
+    status: Status,
+    effective: &Option<String>,
+) -> Vec<Article> {
     // Pre-scan: does the law have 编 headings leaking? Then the articles before
     // the first one belong to 第一编 总则 (every code in the corpus opens so).
     let first_part = law
@@ -103,41 +112,65 @@ fn build_articles(law: &RawLaw, level: Level, status: Status, effective: &Option
 }
 
 fn amend_target_re() -> Regex {
-    Regex::new(r"^中华人民共和国(.+?)修正案(?:（[一二三四五六七八九十]+）)?$|关于修改《(.+?)》的决定$")
-        .expect("valid amendment regex")
+    Regex::new(
+        r"^中华人民共和国(.+?)修正案(?:（[一二三四五六七八九十]+）)?$|关于修改《(.+?)》的决定$",
+    )
+    .expect("valid amendment regex")
 }
 
 fn ref_re() -> Regex {
-    Regex::new(r"第([零一二三四五六七八九十百千]+)条(?:之([一二三四五六七八九十]+))?").expect("valid reference regex")
+    Regex::new(r"第([零一二三四五六七八九十百千]+)条(?:之([一二三四五六七八九十]+))?")
+        .expect("valid reference regex")
 }
 
 /// Mark articles of a selected law that a later amendment in force changes.
-fn mark_outdated(corpus: &mut Corpus) {
+/// "Later" compares adoption dates (version_date): an amendment adopted on or
+/// before the date of the law version we hold is already in its text.
+fn mark_outdated(corpus: &mut Corpus, adopted: &HashMap<String, String>) {
     let target_re = amend_target_re();
     let refs = ref_re();
-    let effective: HashMap<String, Option<String>> =
-        corpus.laws.iter().map(|l| (l.name.clone(), l.effective.clone())).collect();
     let mut changed: HashSet<(String, u32, u32)> = HashSet::new();
     for l in &corpus.laws {
-        let Some(c) = target_re.captures(&l.name) else { continue };
-        let Some(target) = c.get(1).or_else(|| c.get(2)) else { continue };
+        let Some(c) = target_re.captures(&l.name) else {
+            continue;
+        };
+        let Some(target) = c.get(1).or_else(|| c.get(2)) else {
+            continue;
+        };
         let target = target.as_str();
         let target = if target.starts_with("中华人民共和国") {
             target.to_string()
         } else {
             format!("中华人民共和国{target}")
         };
-        let Some(target_eff) = effective.get(&target) else { continue };
+        let (Some(target_date), Some(own_date)) = (adopted.get(&target), adopted.get(&l.name))
+        else {
+            continue;
+        };
         // Only amendments newer than the version we hold.
-        if l.effective.as_deref().unwrap_or("") <= target_eff.as_deref().unwrap_or("") {
+        if own_date <= target_date {
             continue;
         }
-        for a in corpus.articles.iter().filter(|a| a.law == l.name && a.kind == ArticleKind::AmendmentItem) {
+        for a in corpus
+            .articles
+            .iter()
+            .filter(|a| a.law == l.name && a.kind == ArticleKind::AmendmentItem)
+        {
             // The first sentence names the articles the item changes.
-            let head: String = a.text.chars().take_while(|&c| c != '：' && c != '。').collect();
+            let head: String = a
+                .text
+                .chars()
+                .take_while(|&c| c != '：' && c != '。')
+                .collect();
             for m in refs.captures_iter(&head) {
-                let n = m.get(1).and_then(|x| numerals::parse_number(x.as_str())).unwrap_or(0);
-                let s = m.get(2).and_then(|x| numerals::parse_number(x.as_str())).unwrap_or(0);
+                let n = m
+                    .get(1)
+                    .and_then(|x| numerals::parse_number(x.as_str()))
+                    .unwrap_or(0);
+                let s = m
+                    .get(2)
+                    .and_then(|x| numerals::parse_number(x.as_str()))
+                    .unwrap_or(0);
                 if n > 0 {
                     changed.insert((target.clone(), n, s));
                 }
@@ -145,7 +178,8 @@ fn mark_outdated(corpus: &mut Corpus) {
         }
     }
     for a in corpus.articles.iter_mut() {
-        if a.kind == ArticleKind::Article && changed.contains(&(a.law.clone(), a.article, a.suffix)) {
+        if a.kind == ArticleKind::Article && changed.contains(&(a.law.clone(), a.article, a.suffix))
+        {
             a.possibly_outdated = true;
         }
     }
@@ -157,11 +191,18 @@ pub fn assemble(laws: &[RawLaw], chosen: &[Chosen], as_of: &str) -> Corpus {
         as_of: as_of.to_string(),
         ..Default::default()
     };
+    let mut adopted: HashMap<String, String> = HashMap::new();
     for c in chosen {
         let law = &laws[c.index];
         let level = level_of(law);
         let articles = build_articles(law, level, c.status, &c.effective);
         if c.selected {
+            let date = if versions::is_date(law.version_date.trim()) {
+                law.version_date.trim().to_string()
+            } else {
+                c.effective.clone().unwrap_or_default()
+            };
+            adopted.insert(law.name.clone(), date);
             corpus.laws.push(LawInfo {
                 name: law.name.clone(),
                 aliases: aliases::aliases_for(&law.name),
@@ -176,6 +217,6 @@ pub fn assemble(laws: &[RawLaw], chosen: &[Chosen], as_of: &str) -> Corpus {
             corpus.other_versions.extend(articles);
         }
     }
-    mark_outdated(&mut corpus);
+    mark_outdated(&mut corpus, &adopted);
     corpus
 }

@@ -44,7 +44,9 @@ pub fn parse_number(s: &str) -> Option<u32> {
     if s.is_empty() {
         return None;
     }
-    if s.chars().all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+    {
         let ascii: String = s
             .chars()
             .map(|c| {
@@ -227,7 +229,12 @@ mod tests {
         assert_eq!(to_chinese(1010), "一千零一十");
         assert_eq!(to_chinese(1100), "一千一百");
         for n in 1..=3000 {
-            assert_eq!(parse_number(&to_chinese(n)), Some(n), "{n} -> {}", to_chinese(n));
+            assert_eq!(
+                parse_number(&to_chinese(n)),
+                Some(n),
+                "{n} -> {}",
+                to_chinese(n)
+            );
         }
     }
 

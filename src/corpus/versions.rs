@@ -38,7 +38,9 @@ pub fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 fn db_status(s: &str) -> Status {
@@ -98,7 +100,8 @@ pub fn select(laws: &[RawLaw], as_of: &str) -> Vec<Chosen> {
                         .iter()
                         .enumerate()
                         .filter(|(_, c)| {
-                            c.status == Status::Historical && c.effective.as_deref().is_none_or(|e| e <= as_of)
+                            c.status == Status::Historical
+                                && c.effective.as_deref().is_none_or(|e| e <= as_of)
                         })
                         .max_by(|(_, a), (_, b)| a.effective.cmp(&b.effective))
                         .map(|(i, _)| i)
