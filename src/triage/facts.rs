@@ -12,7 +12,7 @@ pub type Found = Option<&'static str>;
 /// What the triage rules know about one question.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
-    /// The question with injection sentences removed (what is triaged).
+    /// The question with injection sentences removed (what is triaged), normalised.
     pub legal_text: String,
     pub injection: Found,
     pub out_of_scope: Found,
@@ -586,14 +586,17 @@ const LAND: &[&str] = &["承包地", "土地承包", "承包经营", "土地流�
 const AWARD: &[&str] = &["仲裁裁决", "裁决书", "仲裁结果", "仲裁的结果"];
 
 const ADMIN_PENALTY: &[&str] = &[
-    "罚款", "罚了", "罚单", "处罚", "城管", "吊销", "没收", "责令", "扣押", "查封", "行政拘留", "强拆",
+    "罚款", "罚了", "被罚", "罚单", "行政处罚", "处罚决定", "城管", "吊销", "被没收", "没收了", "责令", "查封", "行政拘留", "强拆",
 ];
 
 const RECONSIDERATION: &[&str] = &["复议", "行政复议"];
 
 const CONSUMER: &[&str] = &[
-    "买了",
-    "买的",
+    "车行",
+    "商场",
+    "店里",
+    "网店",
+    "卖家",
     "网购",
     "网上买",
     "商家",
@@ -660,7 +663,9 @@ const DEATH: &[&str] = &["去世", "走了", "过世", "死了", "离世", "病�
 
 const JUDGMENT: &[&str] = &["判决", "判他", "法院判", "调解书", "生效"];
 
-const NOT_PAID: &[&str] = &["一分", "不给", "没给", "不还", "不履行", "拒不", "没还", "不付", "不执行", "赖着"];
+const NOT_PAID: &[&str] = &[
+    "一分", "不给", "没给", "不还", "不履行", "拒不", "没还", "不付", "没付", "没交", "拖欠", "欠着", "不执行", "赖着", "断了",
+];
 
 const DIVORCE: &[&str] = &["离婚", "分居", "冷静期", "抚养权"];
 
@@ -735,7 +740,7 @@ const NOTARY: &[&str] = &["公证"];
 
 const TRANSFER: &[&str] = &["过户", "更名", "手续"];
 
-const OVERSEAS: &[&str] = &["国外", "海外", "出国", "定居", "在美国", "在加拿大", "在日本", "在澳大利亚", "回不来", "在英国", "境外"];
+const OVERSEAS: &[&str] = &["国外", "海外", "定居", "在美国", "在加拿大", "在日本", "在澳大利亚", "回不来", "在英国", "境外"];
 
 const ABROAD_DOCS: &[&str] = &["出国", "留学", "签证", "移民", "涉外"];
 
@@ -775,9 +780,21 @@ pub fn strip_injection(raw: &str) -> (String, Found) {
         let mut sentence_hit = None;
         for c in s.split(['，', ',', '：', ':']) {
             let n = signals::normalize(c);
-            let hit = INJECTION.iter().copied().find(|p| n.contains(p));
-            match hit {
-                Some(h) => sentence_hit = sentence_hit.or(Some(h)),
+            let hits: Vec<&'static str> = INJECTION.iter().copied().filter(|p| n.contains(p)).collect();
+            match hits.first() {
+                Some(h) => {
+                    sentence_hit = sentence_hit.or(Some(*h));
+                    // A clause may carry the real question after the attempt.
+                    let mut rest = n.clone();
+                    for p in &hits {
+                        rest = rest.replace(p, "");
+                    }
+                    let cjk = rest.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
+                    let rt = Text::new(&rest);
+                    if cjk >= 6 && rt.any(LEGAL_CONTENT) && !rt.any(&["告诉我你", "输出", "提示", "规则", "限制"]) {
+                        clauses_kept.push(c);
+                    }
+                }
                 None => clauses_kept.push(c),
             }
         }
@@ -820,6 +837,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     let t = Text::new(&legal_text);
     let ft = Text::new(&factual_text(&legal_text));
     let mut f = Facts {
+        legal_text: t.norm.clone(),
         injection,
         has_legal_content: t.any(LEGAL_CONTENT),
         ..Facts::default()
@@ -827,15 +845,15 @@ pub fn read(question: &str, year: i32) -> Facts {
 
     // Scope.
     f.out_of_scope = has(&t, NON_LEGAL_TASK);
-    if let Some(place) = has(&t, FOREIGN) {
+    for place in t.all_found(FOREIGN) {
         let n = &t.norm;
-        let law_there = ["的法律", "法律", "当地法", "州法", "的规定", "罚单", "签证官"].iter().any(|w| {
-            n.find(place)
-                .map(|i| n[i..].chars().take(14).collect::<String>().contains(w))
-                .unwrap_or(false)
+        let law_there = n.match_indices(place).any(|(i, _)| {
+            let after: String = n[i..].chars().take(14).collect();
+            ["的法律", "法律", "当地法", "州法", "的规定", "罚单", "签证官"].iter().any(|w| after.contains(w))
         });
         if law_there {
             f.foreign_law = Some(place);
+            break;
         }
     }
     f.illegal_request = has(
@@ -909,7 +927,9 @@ pub fn read(question: &str, year: i32) -> Facts {
     f.labor_ctx = has(&t, LABOR_CTX);
     if f.labor_ctx.is_some() {
         f.labor_harm = has(&ft, LABOR_HARM);
-        f.wage_arrears = has(&ft, WAGE_ARREARS);
+        f.wage_arrears = has(&ft, WAGE_ARREARS).or_else(|| {
+            both(&ft, &["拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了"], &["工资", "工钱", "薪", "劳务费", "报酬"])
+        });
         f.no_social_insurance = has(&ft, NO_SOCIAL_INSURANCE);
         if t.any(&["工伤"]) || (t.any(WORK_INJURY) || t.any(&["厂里", "工厂", "车间"])) && t.any(INJURED) {
             f.work_injury = has(&t, WORK_INJURY).or(Some("上班时受伤"));

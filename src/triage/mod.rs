@@ -212,7 +212,7 @@ pub struct Directory {
 /// Most services listed in a triage.
 const MAX_SERVICES: usize = 5;
 /// A service below this score is not suggested (unless a rule adds it).
-const SUGGEST_MIN: f32 = 1.5;
+const SUGGEST_MIN: f32 = 1.0;
 /// Most reasons in `why`.
 const MAX_WHY: usize = 8;
 

@@ -417,7 +417,7 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     for h in hits.iter().take(5) {
         if let Some((_, svc)) = LAW_SERVICE.iter().find(|(name, _)| h.law.contains(name)) {
             if voted.iter().filter(|v| *v == svc).count() < 2 {
-                s.add(*svc, 0.6, format!("检索到《{}》第{}条", short_law(&h.law), h.article));
+                s.add(*svc, 1.0, format!("检索到《{}》第{}条", short_law(&h.law), h.article));
                 voted.push(*svc);
             }
         }
