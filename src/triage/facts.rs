@@ -65,6 +65,10 @@ pub struct Facts {
     pub child_work: Found,
     pub land_contract: Found,
     pub award_challenge: Found,
+    pub appeal: Found,
+    pub consumer_dispute: Found,
+    /// An impersonal question about a rule ("试用期可以不交社保吗").
+    pub rule_question: bool,
 
     // Administrative.
     pub admin_penalty: Found,
@@ -217,6 +221,8 @@ const NON_LEGAL_TASK: &[&str] = &[
     "翻译成英文",
     "推荐股票",
     "哪只股票",
+    "能涨的股票",
+    "股票推荐",
     "彩票号码",
     "算命",
     "星座",
@@ -232,7 +238,8 @@ const FOREIGN: &[&str] = &[
 
 const LEGAL_CONTENT: &[&str] = &[
     "法", "律", "权", "赔", "告", "诉", "合同", "借", "欠", "钱", "工资", "离婚", "遗", "房", "罚", "打", "骗", "警",
-    "公证", "鉴定", "仲裁", "调解", "援助", "违", "责任", "孩子", "老板", "公司", "怎么办",
+    "公证", "鉴定", "仲裁", "调解", "援助", "违", "责任", "孩子", "老板", "公司", "怎么办", "社保", "试用期", "租", "婚",
+    "债", "继承", "证", "判", "保险", "单位", "邻居", "物业", "被",
 ];
 
 const CHILD: &[&str] = &[
@@ -255,6 +262,9 @@ const DANGER_NOW: &[&str] = &[
     "要打死",
     "正在打",
     "正在砍",
+    "还在打",
+    "满脸是血",
+    "头破血流",
     "锁在屋",
     "躲在",
     "掐我脖子",
@@ -286,12 +296,20 @@ const DV: &[&str] = &[
     "被他打",
     "被老公打",
     "被丈夫打",
+    "被我爸打",
+    "被我妈打",
+    "被父亲打",
+    "被继父打",
+    "还在打",
+    "满脸是血",
+    "打孩子",
     "虐待",
     "遗弃",
 ];
 
 const FAMILY_ABUSER: &[&str] = &[
     "老公", "丈夫", "老婆", "妻子", "男朋友", "女朋友", "前夫", "前妻", "对象", "公公", "婆婆", "儿子", "儿媳", "他爸",
+    "我爸", "我妈", "父亲", "母亲", "继父", "后妈", "继母",
     "家里人", "结婚",
 ];
 
@@ -379,6 +397,14 @@ const ASSAULT: &[&str] = &["被打", "打了一顿", "打伤", "被人打", "打
 
 const HARM_WORDS: &[&str] = &[
     "骨折",
+    "缝了",
+    "流血",
+    "被推",
+    "推了",
+    "撞到",
+    "被打",
+    "打了",
+    "摔了",
     "受伤",
     "摔断",
     "摔伤",
@@ -568,6 +594,13 @@ const LABOR_HARM: &[&str] = &[
     "未缴",
     "降薪",
     "扣工资",
+    "扣我",
+    "扣了",
+    "克扣",
+    "押金",
+    "不退",
+    "没结",
+    "不结",
     "调岗",
 ];
 
@@ -697,7 +730,8 @@ const WILL_VALIDITY: &[&str] = &["有效吗", "效力", "听哪", "哪份", "算
 const NEIGHBOR: &[&str] = &["邻居", "楼上", "楼下", "隔壁", "对门", "邻里"];
 
 const NEIGHBOR_ISSUE: &[&str] = &[
-    "漏水", "渗水", "挡光", "采光", "挡住", "噪音", "吵", "加盖", "占用", "堵", "狗", "违建", "排水", "树", "油烟",
+    "漏水", "渗水", "挡光", "采光", "挡住", "噪音", "吵", "加盖", "占用", "堵", "狗", "违建", "排水", "树", "油烟", "堆",
+    "杂物", "楼道", "不听", "不改", "不修", "矛盾", "纠纷", "吵架", "装修",
 ];
 
 const DOG: &[&str] = &["狗咬", "被狗", "狗把", "犬", "宠物咬"];
@@ -856,10 +890,17 @@ pub fn read(question: &str, year: i32) -> Facts {
             break;
         }
     }
-    f.illegal_request = has(
+    f.illegal_request = if t.any(&["怎么", "如何", "教我", "帮我", "告诉我", "怎样", "能不能", "办法"]) {
+        has(
         &t,
         &["假借条", "伪造", "假证据", "做假证", "造假", "假合同", "假公章", "办假证", "假离婚", "逃税", "洗钱", "怎么逃避", "销毁证据"],
-    );
+        )
+    } else {
+        None
+    };
+    if f.out_of_scope.is_none() && !f.has_legal_content && f.injection.is_none() {
+        f.out_of_scope = has(&t, &["帮我", "给我", "推荐", "写", "讲", "翻译", "算一下", "告诉我"]);
+    }
 
     // Danger and crime.
     f.imminent = has(&t, DANGER_NOW);
@@ -922,13 +963,18 @@ pub fn read(question: &str, year: i32) -> Facts {
     // Question form.
     f.knowledge_q = has(&t, KNOWLEDGE_Q).or_else(|| signals::can_question(&t).then_some("能……吗"));
     f.action_q = has(&t, ACTION_Q);
+    f.rule_question = f.knowledge_q.is_some()
+        && f.action_q.is_none()
+        && !t.norm.contains('了')
+        && !t.any(&["我", "咱", "他", "她", "我们"])
+        && t.norm.chars().count() <= 30;
 
     // Labour and land.
     f.labor_ctx = has(&t, LABOR_CTX);
     if f.labor_ctx.is_some() {
         f.labor_harm = has(&ft, LABOR_HARM);
         f.wage_arrears = has(&ft, WAGE_ARREARS).or_else(|| {
-            both(&ft, &["拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了"], &["工资", "工钱", "薪", "劳务费", "报酬"])
+            both(&ft, &["拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了", "没结", "不结", "卷钱", "跑了"], &["工资", "工钱", "薪", "劳务费", "报酬"])
         });
         f.no_social_insurance = has(&ft, NO_SOCIAL_INSURANCE);
         if t.any(&["工伤"]) || (t.any(WORK_INJURY) || t.any(&["厂里", "工厂", "车间"])) && t.any(INJURED) {
@@ -940,6 +986,7 @@ pub fn read(question: &str, year: i32) -> Facts {
         f.child_work = has(&t, CHILD_WORK);
     }
     f.land_contract = has(&t, LAND);
+    f.appeal = if t.any(&["判决", "判得", "一审", "裁定"]) { has(&t, &["上诉"]) } else { None };
     f.award_challenge = if t.any(&["不服", "起诉", "法院"]) { has(&t, AWARD) } else { None };
 
     // Administrative.
@@ -953,6 +1000,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     if f.consumer.is_some() {
         f.business_gone = has(&t, BUSINESS_GONE);
         f.consumer_rule_q = has(&t, CONSUMER_RULE);
+        f.consumer_dispute = has(&t, &["不肯", "不给退", "不处理", "拒绝", "不赔", "不管", "拉肚子", "中毒", "过敏", "起疹子", "变质", "保质期"]);
     }
     f.official_complaint = both(&t, OFFICIAL_MISCONDUCT, OFFICIAL);
     if t.any(&["公证书", "公证处"]) {
@@ -980,7 +1028,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     f.elderly_support = if f.elderly.is_some() || t.any(&["赡养"]) { has(&t, ELDERLY_SUPPORT) } else { None };
     f.betrothal = has(&t, BETROTHAL);
     f.family_dispute = both(&t, RELATIVES, FAMILY_CONFLICT);
-    f.inheritance = if t.any(DEATH) || t.any(&["遗嘱", "遗产", "继承"]) { has(&t, INHERIT).or(Some("继承")) } else { None };
+    f.inheritance = if t.any(DEATH) || t.any(&["遗嘱", "遗产", "继承", "父母留下", "留下的", "祖屋", "老宅"]) { has(&t, INHERIT).or(Some("继承")) } else { None };
     if t.any(&["遗嘱"]) {
         f.will_validity = has(&t, WILL_VALIDITY);
     }

@@ -88,6 +88,9 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
     if let Some(d) = f.days_left {
         deadline.push(format!("期限只剩约{d}天"));
     }
+    if let Some(w) = f.appeal {
+        deadline.push(format!("{}：上诉期限为判决书送达之日起15日", q(w)));
+    }
     if let Some(w) = f.award_challenge {
         deadline.push(format!("{}：不服仲裁裁决须在收到之日起15日内起诉", q(w)));
     }

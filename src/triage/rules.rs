@@ -204,6 +204,13 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         s.add(Mediation, 2.0, "村委会、乡镇可调解");
         s.add(Litigation, 1.0, "也可直接起诉");
     }
+    if let Some(w) = f.appeal {
+        s.add(Litigation, 5.0, format!("{}：不服一审判决，收到判决书15日内上诉（裁定10日）", q(w)));
+        s.add(Lawyer, 1.5, "上诉可委托律师");
+    }
+    if f.rule_question {
+        s.add(Consultation, 3.0, "一般性的法律规定问题，没有具体纠纷，解答即可");
+    }
     if let Some(w) = f.award_challenge {
         s.add(Litigation, 6.0, format!("{}：不服劳动仲裁裁决，收到裁决书15日内向法院起诉", q(w)));
         s.add(Lawyer, 1.0, "诉讼可委托律师");
@@ -224,6 +231,9 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     }
     if let Some(w) = f.business_gone {
         s.add(Administrative, 4.5, format!("{}：经营者失联或推诿，向市场监管部门投诉（12315）", q(w)));
+        s.add(Litigation, 1.0, "也可起诉经营者");
+    } else if let (Some(w), None) = (f.consumer_dispute, f.sale_contract.or(f.knowledge_q)) {
+        s.add(Administrative, 3.0, format!("{}：消费纠纷，经营者不处理的可向市场监管部门投诉（12315）", q(w)));
         s.add(Litigation, 1.0, "也可起诉经营者");
     } else if let Some(w) = f.consumer_rule_q {
         s.add(Consultation, 3.0, format!("{}：消费者权益规则问题，解答即可", q(w)));
@@ -392,7 +402,7 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     if let Some(w) = f.lease_sale {
         s.add(Consultation, 3.5, format!("{}：买卖不破租赁，解答即可", q(w)));
         s.add(Litigation, 1.0, "有争议可起诉");
-    } else if let Some(w) = f.deposit.filter(|_| f.group.is_none()) {
+    } else if let Some(w) = f.deposit.filter(|_| f.group.is_none() && !labor_case) {
         s.add(Mediation, 3.5, format!("{}：押金等小额纠纷，宜先调解", q(w)));
         s.add(Litigation, 1.5, "调解不成可起诉");
     }
