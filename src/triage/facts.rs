@@ -65,10 +65,18 @@ pub struct Facts {
     pub child_work: Found,
     pub land_contract: Found,
     pub award_challenge: Found,
+    pub labor_relation_denied: Found,
+    pub contract_dispute: Found,
+    pub report_intent: Found,
+    pub child_abuse: Found,
+    pub remote_principal: Found,
+    pub notarize_intent: Found,
     pub appeal: Found,
     pub consumer_dispute: Found,
     /// An impersonal question about a rule ("试用期可以不交社保吗").
     pub rule_question: bool,
+    /// The asker asks whether they themselves may do something ("我能去同行上班吗").
+    pub self_permission_q: bool,
 
     // Administrative.
     pub admin_penalty: Found,
@@ -329,7 +337,11 @@ const THREAT: &[&str] = &[
     "把孩子抢",
 ];
 
-const FRAUD_NOW: &[&str] = &["安全账户", "屏幕共享", "刚被骗", "刚刚被骗", "刚才被骗", "才反应过来", "刚转"];
+const CHILD_ABUSE: &[&str] = &["打孩子", "虐待孩子", "虐童", "身上都是伤", "身上全是伤", "不给孩子饭吃", "饿着孩子", "把孩子锁"];
+
+const FRAUD_NOW: &[&str] = &[
+    "安全账户", "屏幕共享", "刚被骗", "刚刚被骗", "刚才被骗", "才反应过来", "刚转", "才发现不对", "冒充", "刚刚转", "刚才转",
+];
 
 const CRIME: &[&str] = &[
     "刑事",
@@ -377,6 +389,10 @@ const CRIME: &[&str] = &[
 
 const DETAINED: &[&str] = &[
     "被带走",
+    "抓起来",
+    "关起来",
+    "被关",
+    "带到派出所",
     "带走了",
     "被抓",
     "抓了",
@@ -533,15 +549,32 @@ const ACTION_Q: &[&str] = &[
 
 const HYPOTHETICAL: &[&str] = &["不然", "否则", "如果", "要是", "万一", "假如"];
 
+/// Employer words that only mean employment next to work verbs.
+const LABOR_WEAK: &[&str] = &["公司", "厂里", "工厂", "单位", "老板", "主管", "领导", "店里", "饭馆", "餐馆"];
+const WORK_VERBS: &[&str] = &[
+    "我干了", "工作", "做行政", "做销售", "在公司", "在厂里", "在厂", "在单位", "在店里", "在饭馆", "在餐馆", "当服务员", "当司机",
+    "当保安", "上班", "入职",
+];
+
 const LABOR_CTX: &[&str] = &[
-    "公司",
-    "厂里",
-    "工厂",
-    "单位",
-    "老板",
     "上班",
     "员工",
     "工资",
+    "工地",
+    "工伤",
+    "农民工",
+    "奖金",
+    "提成",
+    "骑手",
+    "外卖员",
+    "送外卖",
+    "送餐",
+    "快递员",
+    "服务员",
+    "辞退",
+    "开除",
+    "裁员",
+    "劳动关系",
     "试用期",
     "劳动合同",
     "辞职",
@@ -549,8 +582,6 @@ const LABOR_CTX: &[&str] = &[
     "入职",
     "加班",
     "社保",
-    "主管",
-    "领导",
     "用人单位",
     "工钱",
     "干活",
@@ -602,6 +633,15 @@ const LABOR_HARM: &[&str] = &[
     "没结",
     "不结",
     "调岗",
+];
+
+/// Refusing to pay or perform.
+const DISPUTE: &[&str] = &[
+    "不给", "不还", "不退", "不认账", "不认", "不承认", "不赔", "不付", "拖着", "拖欠", "没给", "不履行", "赖账", "不肯", "拒绝", "不干了",
+];
+
+const CONTRACT_MONEY: &[&str] = &[
+    "尾款", "货款", "付款", "工程款", "定金", "订金", "装修", "供货", "收货", "预付款", "违约", "合同", "欠款", "对账单", "收了我",
 ];
 
 const WAGE_ARREARS: &[&str] = &[
@@ -663,7 +703,6 @@ const OFFICIAL: &[&str] = &[
     "工作人员",
     "公务员",
     "政府",
-    "部门",
     "派出所",
     "警察",
     "法官",
@@ -678,7 +717,8 @@ const OFFICIAL: &[&str] = &[
 ];
 
 const OFFICIAL_MISCONDUCT: &[&str] = &[
-    "投诉", "不作为", "乱作为", "态度恶劣", "态度很差", "刁难", "索要", "乱收费", "举报", "推诿", "踢皮球", "写错", "漏掉",
+    "投诉", "不作为", "乱作为", "态度恶劣", "态度很差", "态度差", "刁难", "索要", "乱收费", "推诿", "踢皮球", "写错", "漏掉",
+    "跑了好几趟", "跑了五趟", "好几趟", "办不成", "没办成",
     "弄错", "搞错",
 ];
 
@@ -736,7 +776,7 @@ const NEIGHBOR_ISSUE: &[&str] = &[
 
 const DOG: &[&str] = &["狗咬", "被狗", "狗把", "犬", "宠物咬"];
 
-const DEPOSIT: &[&str] = &["押金", "定金", "保证金"];
+const DEPOSIT: &[&str] = &["押金"];
 
 const TENANCY: &[&str] = &["房东", "租房", "租的房", "租客", "房租", "租赁"];
 
@@ -756,9 +796,11 @@ const FALLING: &[&str] = &["高空抛物", "坠物", "掉下来", "楼上扔", "
 
 const HIRED: &[&str] = &["雇他", "雇我", "雇的", "雇主", "帮人干活", "装空调", "家政", "保姆", "帮工", "雇佣"];
 
-const MEDICAL: &[&str] = &["手术", "医疗事故", "误诊", "医院", "医生", "医疗损害", "打针", "治疗"];
+const MEDICAL: &[&str] = &["手术", "医疗事故", "误诊", "医院", "医生", "医疗损害", "打针", "治疗", "养老院", "护理不当", "护工", "诊所"];
 
-const MEDICAL_HARM: &[&str] = &["没知觉", "瘫痪", "后遗症", "事故", "误诊", "死了", "去世", "操作", "失误", "感染", "治坏"];
+const MEDICAL_HARM: &[&str] = &[
+    "没知觉", "瘫痪", "后遗症", "事故", "误诊", "死了", "去世", "操作", "失误", "感染", "治坏", "不当", "责任", "死亡",
+];
 
 const APPRAISAL: &[&str] = &["鉴定", "伤残等级", "评残"];
 
@@ -800,6 +842,23 @@ fn both(t: &Text, a: &[&'static str], b: &[&'static str]) -> Found {
     match (t.find(a), t.find(b)) {
         (Some(x), Some(_)) => Some(x),
         _ => None,
+    }
+}
+
+impl Facts {
+    /// Whether any legal topic was recognised.
+    pub fn any_topic(&self) -> bool {
+        [
+            self.labor_ctx, self.loan, self.divorce, self.traffic, self.injury, self.inheritance, self.neighbor,
+            self.consumer, self.admin_penalty, self.crime, self.domestic_violence, self.betrothal, self.notary_words,
+            self.appraisal, self.land_contract, self.aid_words, self.property_mgmt, self.medical, self.contract_dispute,
+            self.imminent, self.suicide, self.threat, self.child_abuse, self.fraud_now, self.official_complaint,
+            self.detained, self.report_intent, self.hardship, self.assaulted, self.child_work, self.visitation,
+            self.support_arrears, self.elderly_support, self.hero, self.lease_sale, self.deposit, self.dog, self.falling_object,
+            self.paternity, self.evidence_preserve, self.make_will, self.abroad_docs, self.notarize_intent, self.illegal_request,
+        ]
+        .iter()
+        .any(Option::is_some)
     }
 }
 
@@ -907,6 +966,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     f.suicide = has(&t, SUICIDE);
     f.domestic_violence = if t.any(FAMILY_ABUSER) { has(&t, DV) } else { None };
     f.threat = has(&t, THREAT);
+    f.child_abuse = has(&t, CHILD_ABUSE);
     f.fraud_now = has(&t, FRAUD_NOW);
     f.crime = has(&t, CRIME);
     f.detained = has(&t, DETAINED);
@@ -963,6 +1023,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     // Question form.
     f.knowledge_q = has(&t, KNOWLEDGE_Q).or_else(|| signals::can_question(&t).then_some("能……吗"));
     f.action_q = has(&t, ACTION_Q);
+    f.self_permission_q = f.action_q.is_none() && signals::self_permission(&t);
     f.rule_question = f.knowledge_q.is_some()
         && f.action_q.is_none()
         && !t.norm.contains('了')
@@ -970,14 +1031,21 @@ pub fn read(question: &str, year: i32) -> Facts {
         && t.norm.chars().count() <= 30;
 
     // Labour and land.
-    f.labor_ctx = has(&t, LABOR_CTX);
+    f.labor_ctx = has(&t, LABOR_CTX).or_else(|| {
+        if t.any(WORK_VERBS) || signals::work_duration(&t) {
+            has(&t, LABOR_WEAK)
+        } else {
+            None
+        }
+    });
     if f.labor_ctx.is_some() {
-        f.labor_harm = has(&ft, LABOR_HARM);
+        f.labor_harm = has(&ft, LABOR_HARM).or_else(|| has(&ft, DISPUTE));
+        f.labor_relation_denied = has(&t, &["不是他们员工", "不是他们的员工", "不是员工", "不承认劳动关系", "不认劳动关系", "不是我们的人", "没有劳动关系"]);
         f.wage_arrears = has(&ft, WAGE_ARREARS).or_else(|| {
             both(&ft, &["拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了", "没结", "不结", "卷钱", "跑了"], &["工资", "工钱", "薪", "劳务费", "报酬"])
         });
         f.no_social_insurance = has(&ft, NO_SOCIAL_INSURANCE);
-        if t.any(&["工伤"]) || (t.any(WORK_INJURY) || t.any(&["厂里", "工厂", "车间"])) && t.any(INJURED) {
+        if t.any(&["工伤"]) || t.any(INJURED) && !t.any(&["打伤", "被打", "撞", "车祸"]) {
             f.work_injury = has(&t, WORK_INJURY).or(Some("上班时受伤"));
         }
     }
@@ -996,7 +1064,7 @@ pub fn read(question: &str, year: i32) -> Facts {
         f.reconsideration_to_court = has(&t, &["复议决定", "维持", "复议"]);
     }
     f.hearing = has(&t, &["听证"]);
-    f.consumer = has(&t, CONSUMER);
+    f.consumer = if f.labor_ctx.is_none() { has(&t, CONSUMER) } else { None };
     if f.consumer.is_some() {
         f.business_gone = has(&t, BUSINESS_GONE);
         f.consumer_rule_q = has(&t, CONSUMER_RULE);
@@ -1067,9 +1135,32 @@ pub fn read(question: &str, year: i32) -> Facts {
         f.transfer_after_death = has(&t, TRANSFER);
     }
     f.overseas = if t.any(&["委托", "代办", "替我", "办"]) { has(&t, OVERSEAS) } else { None };
+    if t.any(&["委托", "代办", "替我办", "代我"]) {
+        f.remote_principal = has(&t, &["回不去", "回不来", "在外地", "人在", "来不了", "走不开", "行动不便"]);
+    }
+    f.notarize_intent = has(
+        &t,
+        &["更有效力", "更有保障", "法律效力更强", "强制执行效力", "做个见证", "公证一下", "防止以后反悔", "以后不认账"],
+    );
+    f.report_intent = has(&t, &["举报", "投诉", "反映", "哪个部门", "找哪个部门", "哪个单位管"]);
+    if f.labor_ctx.is_none() && f.consumer.is_none() {
+        if let (Some(m), Some(_)) = (has(&t, CONTRACT_MONEY), has(&t, DISPUTE)) {
+            f.contract_dispute = Some(m);
+        }
+    }
     f.abroad_docs = both(&t, ABROAD_DOCS, DOCS);
     f.evidence_preserve = both(&t, EVIDENCE, ONLINE_CONTENT);
     f.make_will = has(&t, MAKE_WILL);
+
+    if f.out_of_scope.is_none()
+        && f.injection.is_none()
+        && f.action_q.is_none()
+        && !f.has_legal_content
+        && !f.any_topic()
+        && t.norm.chars().count() >= 4
+    {
+        f.out_of_scope = Some("没有可识别的法律事项");
+    }
 
     // Time.
     f.deadline_words = has(&t, DEADLINE);

@@ -31,7 +31,7 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
         out.push((Criminal, format!("{}：可能涉及刑事犯罪或公安机关处理", q(w))));
     }
 
-    let safety = f.imminent.or(f.suicide).or(f.domestic_violence).or(f.threat);
+    let safety = f.imminent.or(f.suicide).or(f.domestic_violence).or(f.threat).or(f.child_abuse);
     if let Some(w) = safety {
         out.push((Safety, format!("{}：人身安全风险", q(w))));
     }
@@ -39,6 +39,7 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
     let child_present = f.child.is_some() || f.minor_age.is_some();
     let minor = f
         .child_work
+        .or(f.child_abuse)
         .or(f.child_harmed)
         .or(f.paternity.filter(|_| child_present))
         .or(f.detained.filter(|_| f.minor_age.is_some()))

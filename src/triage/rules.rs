@@ -100,6 +100,9 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         s.add(LegalAid, 1.5, "家庭暴力受害人申请法律援助不受经济困难条件限制（法律援助法第32条）");
         s.add(Litigation, 1.0, "可向法院申请人身安全保护令或起诉离婚");
     }
+    if let Some(w) = f.child_abuse {
+        s.add(Emergency, 4.5, format!("{}：未成年人遭受虐待，任何人都可以报警（110），公安、民政、妇联应介入", q(w)));
+    }
     if let Some(w) = f.threat {
         let w8 = if f.domestic_violence.is_some() {
             0.5
@@ -199,6 +202,19 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
             s.add(Arbitration, 1.5, "发生争议可申请劳动仲裁");
         }
     }
+    if let Some(w) = f.labor_relation_denied {
+        s.add(Arbitration, 3.0, format!("{}：对方否认劳动关系，先申请劳动仲裁确认劳动关系", q(w)));
+    }
+    if let (Some(r), Some(c)) = (f.report_intent, f.labor_ctx.or(f.consumer)) {
+        if f.aid_words.is_none() {
+            s.add(Administrative, 4.5, format!("{}、{}：向主管部门举报投诉（劳动保障监察12333、市场监管12315）", q(r), q(c)));
+        }
+    }
+    if let Some(w) = f.contract_dispute.filter(|_| f.loan.is_none() && f.divorce.is_none()) {
+        s.add(Litigation, 3.0, format!("{}：合同纠纷，对方不履行，可起诉（也可先协商调解）", q(w)));
+        s.add(Mediation, 1.0, "可先调解");
+        s.add(Lawyer, 1.0, "金额较大可委托律师");
+    }
     if let Some(w) = f.land_contract {
         s.add(Arbitration, 4.5, format!("{}：土地承包经营纠纷，可申请农村土地承包仲裁或调解", q(w)));
         s.add(Mediation, 2.0, "村委会、乡镇可调解");
@@ -207,6 +223,9 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     if let Some(w) = f.appeal {
         s.add(Litigation, 5.0, format!("{}：不服一审判决，收到判决书15日内上诉（裁定10日）", q(w)));
         s.add(Lawyer, 1.5, "上诉可委托律师");
+    }
+    if f.self_permission_q && f.detained.is_none() && f.imminent.is_none() {
+        s.add(Consultation, 2.5, "当事人问自己能否这样做，解答即可");
     }
     if f.rule_question {
         s.add(Consultation, 3.0, "一般性的法律规定问题，没有具体纠纷，解答即可");
@@ -335,6 +354,12 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     } else if let Some(w) = f.notary_words.filter(|_| f.will_validity.is_none()) {
         s.add(Notary, 3.5, format!("{}：当事人提到公证", q(w)));
     }
+    if let Some(w) = f.remote_principal.filter(|_| f.overseas.is_none()) {
+        s.add(Notary, 3.0, format!("{}：本人不能到场，委托他人办理，委托书一般需公证", q(w)));
+    }
+    if let Some(w) = f.notarize_intent {
+        s.add(Notary, 3.5, format!("{}：希望协议、文书更有证明力，可办理公证", q(w)));
+    }
     if let Some(w) = f.overseas {
         s.add(Notary, 3.0, format!("{}：在境外的人委托他人办理，委托书需公证或认证", q(w)));
     }
@@ -362,7 +387,7 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     }
 
     // Injuries between private parties.
-    if let Some(w) = f.traffic {
+    if let Some(w) = f.traffic.filter(|_| f.detained.is_none()) {
         if let Some(h) = f.hit_and_run {
             s.add(Consultation, 3.0, format!("{}：肇事逃逸，先由交警侦查，可申请道路交通事故社会救助基金垫付", q(h)));
             s.add(Administrative, 1.5, "向交警部门和救助基金管理机构申请");

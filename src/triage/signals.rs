@@ -181,6 +181,26 @@ pub fn can_question(t: &Text) -> bool {
     can_re().is_match(&t.norm)
 }
 
+fn work_duration_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"干了[0-9一二两三四五六七八九十几半多]+(?:个)?(?:月|年)").expect("valid regex"))
+}
+
+/// "干了八个月": someone worked somewhere for a while.
+pub fn work_duration(t: &Text) -> bool {
+    work_duration_re().is_match(&t.norm)
+}
+
+fn self_permission_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"我(?:能|可以|能不能|可不可以|还能)[^，。？！,?!]{1,12}(?:吗|？|\?|$)").expect("valid regex"))
+}
+
+/// "我能去同行上班吗": may the asker do something.
+pub fn self_permission(t: &Text) -> bool {
+    self_permission_re().is_match(&t.norm)
+}
+
 fn year_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"((?:19|20)[0-9]{2})年").expect("valid regex"))
