@@ -65,6 +65,8 @@ pub struct Facts {
     pub child_work: Found,
     pub land_contract: Found,
     pub award_challenge: Found,
+    pub environment: Found,
+    pub admin_refusal: Found,
     pub labor_relation_denied: Found,
     pub contract_dispute: Found,
     pub report_intent: Found,
@@ -235,6 +237,16 @@ const NON_LEGAL_TASK: &[&str] = &[
     "算命",
     "星座",
     "数学题",
+    "好吃",
+    "食谱",
+    "怎么炒",
+    "怎么煮",
+    "减肥",
+    "旅游攻略",
+    "景点",
+    "电影推荐",
+    "歌词",
+    "翻译",
     "python",
     "javascript",
 ];
@@ -277,6 +289,12 @@ const DANGER_NOW: &[&str] = &[
     "躲在",
     "掐我脖子",
     "持刀",
+    "绑架",
+    "赎金",
+    "被拐",
+    "拐走",
+    "失踪",
+    "走失",
 ];
 
 const SUICIDE: &[&str] = &[
@@ -305,6 +323,10 @@ const DV: &[&str] = &[
     "被老公打",
     "被丈夫打",
     "被我爸打",
+    "被打了",
+    "关在家",
+    "不让出门",
+    "非法拘禁",
     "被我妈打",
     "被父亲打",
     "被继父打",
@@ -335,6 +357,11 @@ const THREAT: &[&str] = &[
     "堵我",
     "抢回去",
     "把孩子抢",
+    "放火",
+    "烧了我家",
+    "要砍",
+    "报复",
+    "要杀",
 ];
 
 const CHILD_ABUSE: &[&str] = &["打孩子", "虐待孩子", "虐童", "身上都是伤", "身上全是伤", "不给孩子饭吃", "饿着孩子", "把孩子锁"];
@@ -385,6 +412,9 @@ const CRIME: &[&str] = &[
     "传销",
     "非法集资",
     "寻衅滋事",
+    "顶包",
+    "包庇",
+    "作伪证",
 ];
 
 const DETAINED: &[&str] = &[
@@ -402,6 +432,7 @@ const DETAINED: &[&str] = &[
     "逮捕",
     "看守所",
     "关在",
+    "关着",
     "在派出所",
     "取保候审",
     "涉嫌",
@@ -525,6 +556,10 @@ const KNOWLEDGE_Q: &[&str] = &[
     "怎么分",
     "能分",
     "有没有",
+    "什么后果",
+    "会不会坐牢",
+    "犯法吗",
+    "违法吗",
 ];
 
 const ACTION_Q: &[&str] = &[
@@ -550,9 +585,9 @@ const ACTION_Q: &[&str] = &[
 const HYPOTHETICAL: &[&str] = &["不然", "否则", "如果", "要是", "万一", "假如"];
 
 /// Employer words that only mean employment next to work verbs.
-const LABOR_WEAK: &[&str] = &["公司", "厂里", "工厂", "单位", "老板", "主管", "领导", "店里", "饭馆", "餐馆"];
+const LABOR_WEAK: &[&str] = &["公司", "厂里", "工厂", "厂子", "厂", "单位", "老板", "主管", "领导", "店里", "饭馆", "餐馆"];
 const WORK_VERBS: &[&str] = &[
-    "我干了", "工作", "做行政", "做销售", "在公司", "在厂里", "在厂", "在单位", "在店里", "在饭馆", "在餐馆", "当服务员", "当司机",
+    "我干了", "工人", "临时工", "合同工", "缝纫工", "普工", "保洁", "店员", "收银员", "厨师", "学徒", "走人", "工作", "做行政", "做销售", "在公司", "在厂里", "在厂", "在单位", "在店里", "在饭馆", "在餐馆", "当服务员", "当司机",
     "当保安", "上班", "入职",
 ];
 
@@ -627,6 +662,9 @@ const LABOR_HARM: &[&str] = &[
     "扣工资",
     "扣我",
     "扣了",
+    "扣",
+    "走人",
+    "不给任何补偿",
     "克扣",
     "押金",
     "不退",
@@ -637,10 +675,11 @@ const LABOR_HARM: &[&str] = &[
 
 /// Refusing to pay or perform.
 const DISPUTE: &[&str] = &[
-    "不给", "不还", "不退", "不认账", "不认", "不承认", "不赔", "不付", "拖着", "拖欠", "没给", "不履行", "赖账", "不肯", "拒绝", "不干了",
+    "不给", "不还", "不退", "不管", "不认账", "不认", "不承认", "不赔", "不付", "拖着", "拖欠", "没给", "不履行", "赖账", "不肯", "拒绝", "不干了",
 ];
 
 const CONTRACT_MONEY: &[&str] = &[
+    "合伙", "转让", "分红", "股份", "入股", "投资",
     "尾款", "货款", "付款", "工程款", "定金", "订金", "装修", "供货", "收货", "预付款", "违约", "合同", "欠款", "对账单", "收了我",
 ];
 
@@ -666,6 +705,15 @@ const RECONSIDERATION: &[&str] = &["复议", "行政复议"];
 
 const CONSUMER: &[&str] = &[
     "车行",
+    "药店",
+    "药房",
+    "商店",
+    "门店",
+    "店家",
+    "小卖部",
+    "专卖店",
+    "4s店",
+    "假药",
     "商场",
     "店里",
     "网店",
@@ -737,6 +785,7 @@ const DEATH: &[&str] = &["去世", "走了", "过世", "死了", "离世", "病�
 const JUDGMENT: &[&str] = &["判决", "判他", "法院判", "调解书", "生效"];
 
 const NOT_PAID: &[&str] = &[
+    "停了", "不按时",
     "一分", "不给", "没给", "不还", "不履行", "拒不", "没还", "不付", "没付", "没交", "拖欠", "欠着", "不执行", "赖着", "断了",
 ];
 
@@ -767,7 +816,7 @@ const INHERIT: &[&str] = &["遗产", "继承", "遗嘱", "留了套", "留下", 
 
 const WILL_VALIDITY: &[&str] = &["有效吗", "效力", "听哪", "哪份", "算数吗", "作数", "有没有效"];
 
-const NEIGHBOR: &[&str] = &["邻居", "楼上", "楼下", "隔壁", "对门", "邻里"];
+const NEIGHBOR: &[&str] = &["邻居", "楼上", "楼下", "隔壁", "对门", "邻里", "住户"];
 
 const NEIGHBOR_ISSUE: &[&str] = &[
     "漏水", "渗水", "挡光", "采光", "挡住", "噪音", "吵", "加盖", "占用", "堵", "狗", "违建", "排水", "树", "油烟", "堆",
@@ -788,7 +837,7 @@ const TRAFFIC: &[&str] = &["被车撞", "撞了", "撞倒", "撞到", "车祸", 
 
 const HIT_AND_RUN: &[&str] = &["逃逸", "开跑了", "跑了", "没看清车牌", "找不到司机"];
 
-const INJURY: &[&str] = &["骨折", "受伤", "住院", "摔断", "缝了", "伤残", "咬了", "咬伤", "砸到", "砸伤", "烫伤", "摔下来"];
+const INJURY: &[&str] = &["断了", "撞伤", "伤了", "骨折", "受伤", "住院", "摔断", "缝了", "伤残", "咬了", "咬伤", "砸到", "砸伤", "烫伤", "摔下来"];
 
 const SCHOOL: &[&str] = &["学校", "幼儿园", "课间", "老师", "同学"];
 
@@ -796,10 +845,11 @@ const FALLING: &[&str] = &["高空抛物", "坠物", "掉下来", "楼上扔", "
 
 const HIRED: &[&str] = &["雇他", "雇我", "雇的", "雇主", "帮人干活", "装空调", "家政", "保姆", "帮工", "雇佣"];
 
-const MEDICAL: &[&str] = &["手术", "医疗事故", "误诊", "医院", "医生", "医疗损害", "打针", "治疗", "养老院", "护理不当", "护工", "诊所"];
+const MEDICAL: &[&str] = &["手术", "医疗事故", "误诊", "医院", "医生", "医疗损害", "打针", "治疗", "养老院", "护理不当", "护工", "诊所", "疫苗"];
 
 const MEDICAL_HARM: &[&str] = &[
-    "没知觉", "瘫痪", "后遗症", "事故", "误诊", "死了", "去世", "操作", "失误", "感染", "治坏", "不当", "责任", "死亡",
+    "没知觉", "瘫痪", "后遗症", "事故", "误诊", "死了", "去世", "操作", "失误", "感染", "治坏", "不当", "责任", "死亡", "抽搐",
+    "没关系", "不承认", "怀疑",
 ];
 
 const APPRAISAL: &[&str] = &["鉴定", "伤残等级", "评残"];
@@ -856,6 +906,7 @@ impl Facts {
             self.detained, self.report_intent, self.hardship, self.assaulted, self.child_work, self.visitation,
             self.support_arrears, self.elderly_support, self.hero, self.lease_sale, self.deposit, self.dog, self.falling_object,
             self.paternity, self.evidence_preserve, self.make_will, self.abroad_docs, self.notarize_intent, self.illegal_request,
+            self.environment, self.admin_refusal,
         ]
         .iter()
         .any(Option::is_some)
@@ -952,13 +1003,13 @@ pub fn read(question: &str, year: i32) -> Facts {
     f.illegal_request = if t.any(&["怎么", "如何", "教我", "帮我", "告诉我", "怎样", "能不能", "办法"]) {
         has(
         &t,
-        &["假借条", "伪造", "假证据", "做假证", "造假", "假合同", "假公章", "办假证", "假离婚", "逃税", "洗钱", "怎么逃避", "销毁证据"],
+        &["假借条", "伪造", "假证据", "做假证", "造假", "假合同", "假公章", "办假证", "假离婚", "逃税", "洗钱", "怎么逃避", "销毁证据", "篡改", "涂改", "多写一个零", "做手脚", "做假"],
         )
     } else {
         None
     };
     if f.out_of_scope.is_none() && !f.has_legal_content && f.injection.is_none() {
-        f.out_of_scope = has(&t, &["帮我", "给我", "推荐", "写", "讲", "翻译", "算一下", "告诉我"]);
+        f.out_of_scope = has(&t, &["帮我写", "给我写", "推荐几", "推荐一", "讲个", "讲一个", "算一下", "帮我算", "帮我查"]);
     }
 
     // Danger and crime.
@@ -1068,7 +1119,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     if f.consumer.is_some() {
         f.business_gone = has(&t, BUSINESS_GONE);
         f.consumer_rule_q = has(&t, CONSUMER_RULE);
-        f.consumer_dispute = has(&t, &["不肯", "不给退", "不处理", "拒绝", "不赔", "不管", "拉肚子", "中毒", "过敏", "起疹子", "变质", "保质期"]);
+        f.consumer_dispute = has(&t, &["不承认", "不认", "假药", "假货", "没效果", "不肯", "不给退", "不处理", "拒绝", "不赔", "不管", "拉肚子", "中毒", "过敏", "起疹子", "变质", "保质期"]);
     }
     f.official_complaint = both(&t, OFFICIAL_MISCONDUCT, OFFICIAL);
     if t.any(&["公证书", "公证处"]) {
@@ -1100,7 +1151,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     if t.any(&["遗嘱"]) {
         f.will_validity = has(&t, WILL_VALIDITY);
     }
-    f.neighbor = both(&t, NEIGHBOR, NEIGHBOR_ISSUE);
+    f.neighbor = both(&t, NEIGHBOR, NEIGHBOR_ISSUE).or_else(|| both(&t, NEIGHBOR, DISPUTE));
     f.dog = has(&t, DOG);
     f.deposit = has(&t, DEPOSIT);
     if t.any(TENANCY) {
@@ -1140,8 +1191,12 @@ pub fn read(question: &str, year: i32) -> Facts {
     }
     f.notarize_intent = has(
         &t,
-        &["更有效力", "更有保障", "法律效力更强", "强制执行效力", "做个见证", "公证一下", "防止以后反悔", "以后不认账"],
+        &["更有效力", "更有保障", "比较稳妥", "稳妥", "写清楚", "免得以后", "避免以后", "以免以后", "法律效力更强", "强制执行效力", "做个见证", "公证一下", "防止以后反悔", "以后不认账"],
     );
+    f.environment = has(&t, &["污染", "冒黑烟", "排污", "废水", "废气", "粉尘", "熏", "恶臭", "偷排", "噪音扰民"]);
+    if t.any(&["申请", "办理", "审批", "办"]) && t.any(&["街道", "民政", "政府", "局", "乡镇", "社区", "村委", "部门", "窗口"]) {
+        f.admin_refusal = has(&t, &["被拒", "拒了", "拒绝", "不批", "不给办", "不予", "驳回", "没批", "不给我办"]);
+    }
     f.report_intent = has(&t, &["举报", "投诉", "反映", "哪个部门", "找哪个部门", "哪个单位管"]);
     if f.labor_ctx.is_none() && f.consumer.is_none() {
         if let (Some(m), Some(_)) = (has(&t, CONTRACT_MONEY), has(&t, DISPUTE)) {
@@ -1159,7 +1214,7 @@ pub fn read(question: &str, year: i32) -> Facts {
         && !f.any_topic()
         && t.norm.chars().count() >= 4
     {
-        f.out_of_scope = Some("没有可识别的法律事项");
+        f.out_of_scope = has(&t, &["帮我", "给我", "请你", "你能不能"]).filter(|_| !t.any(DISPUTE) && !t.any(&["被", "我们"]));
     }
 
     // Time.

@@ -58,7 +58,8 @@ pub fn assess(f: &Facts) -> (LegalAidHint, Vec<String>) {
     if f.no_social_insurance.is_some() {
         matter.push("请求给予社会保险待遇（第31条第2项）");
     }
-    if f.hardship.is_some() && f.aid_words.is_some() && f.aid_general_question.is_none() && matter.is_empty() {
+    let asks_for_help = f.aid_words.is_some() || f.hardship.is_some_and(|w| w.contains("律师") || w.contains("官司"));
+    if f.hardship.is_some() && asks_for_help && f.aid_general_question.is_none() && matter.is_empty() {
         matter.push("当事人自述经济困难并申请法律援助（第31条第9项及地方规定的其他情形）");
     }
     if !matter.is_empty() {

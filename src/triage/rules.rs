@@ -77,7 +77,7 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         s.add(Consultation, 20.0, format!("{}：不属于中国法律问题，只能说明服务范围", q(w)));
         return s;
     }
-    if !f.has_legal_content && f.injection.is_none() {
+    if !f.has_legal_content && !f.any_topic() && f.injection.is_none() {
         s.add(Consultation, 2.0, "问题中没有可识别的法律事项，先咨询了解情况");
     }
     if let Some(w) = f.illegal_request {
@@ -106,10 +106,8 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     if let Some(w) = f.threat {
         let w8 = if f.domestic_violence.is_some() {
             0.5
-        } else if f.child.is_some() {
-            3.5
         } else {
-            2.5
+            3.5
         };
         s.add(Emergency, w8, format!("{}：受到威胁，注意人身安全，可报警", q(w)));
     }
@@ -201,6 +199,14 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
             s.add(Consultation, 2.5, format!("{}：劳动关系中的权利义务问题，尚无实际争议，解答即可", q(c)));
             s.add(Arbitration, 1.5, "发生争议可申请劳动仲裁");
         }
+    }
+    if let Some(w) = f.environment {
+        s.add(Administrative, 4.0, format!("{}：环境污染，向生态环境部门投诉举报（12345）", q(w)));
+        s.add(Litigation, 1.0, "受到损害可起诉索赔");
+    }
+    if let Some(w) = f.admin_refusal.filter(|_| f.aid_words.is_none()) {
+        s.add(Administrative, 5.0, format!("{}：行政机关拒绝申请事项，可申请行政复议（60日内）或提起行政诉讼", q(w)));
+        s.add(Litigation, 1.0, "也可提起行政诉讼");
     }
     if let Some(w) = f.labor_relation_denied {
         s.add(Arbitration, 3.0, format!("{}：对方否认劳动关系，先申请劳动仲裁确认劳动关系", q(w)));
@@ -387,7 +393,7 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     }
 
     // Injuries between private parties.
-    if let Some(w) = f.traffic.filter(|_| f.detained.is_none()) {
+    if let Some(w) = f.traffic.filter(|_| f.detained.is_none() && f.crime.is_none()) {
         if let Some(h) = f.hit_and_run {
             s.add(Consultation, 3.0, format!("{}：肇事逃逸，先由交警侦查，可申请道路交通事故社会救助基金垫付", q(h)));
             s.add(Administrative, 1.5, "向交警部门和救助基金管理机构申请");

@@ -183,7 +183,7 @@ pub fn can_question(t: &Text) -> bool {
 
 fn work_duration_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"干了[0-9一二两三四五六七八九十几半多]+(?:个)?(?:月|年)").expect("valid regex"))
+    RE.get_or_init(|| Regex::new(r"(?:干|做)了[0-9一二两三四五六七八九十几半多]+(?:个)?(?:月|年)").expect("valid regex"))
 }
 
 /// "干了八个月": someone worked somewhere for a while.
