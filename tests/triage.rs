@@ -29,15 +29,31 @@ fn accuracy(gold: &[Service], pred: &[Service]) -> f64 {
 fn macro_f1(gold: &[Service], pred: &[Service]) -> f64 {
     let mut f1s = Vec::new();
     for c in Service::ALL {
-        let tp = gold.iter().zip(pred).filter(|(g, p)| **g == c && **p == c).count() as f64;
-        let fp = gold.iter().zip(pred).filter(|(g, p)| **g != c && **p == c).count() as f64;
-        let fn_ = gold.iter().zip(pred).filter(|(g, p)| **g == c && **p != c).count() as f64;
+        let tp = gold
+            .iter()
+            .zip(pred)
+            .filter(|(g, p)| **g == c && **p == c)
+            .count() as f64;
+        let fp = gold
+            .iter()
+            .zip(pred)
+            .filter(|(g, p)| **g != c && **p == c)
+            .count() as f64;
+        let fn_ = gold
+            .iter()
+            .zip(pred)
+            .filter(|(g, p)| **g == c && **p != c)
+            .count() as f64;
         if tp + fp + fn_ == 0.0 {
             continue;
         }
         let p = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
         let r = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 0.0 };
-        f1s.push(if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 });
+        f1s.push(if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        });
     }
     f1s.iter().sum::<f64>() / f1s.len().max(1) as f64
 }
@@ -81,15 +97,24 @@ fn dev_cases() -> Vec<Case> {
         .map(|v| Case {
             id: v["id"].as_str().unwrap_or_default().to_string(),
             question: v["question"].as_str().unwrap_or_default().to_string(),
-            primary: Service::from_id(v["primary_service"].as_str().unwrap_or_default()).expect("known service id"),
+            primary: Service::from_id(v["primary_service"].as_str().unwrap_or_default())
+                .expect("known service id"),
             services: v["services"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().and_then(Service::from_id)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().and_then(Service::from_id))
+                        .collect()
+                })
                 .unwrap_or_default(),
             needs_review: v["needs_review"].as_bool().unwrap_or(false),
             reasons: v["review_reasons"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().and_then(ReviewReason::from_id)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().and_then(ReviewReason::from_id))
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
         .collect()
@@ -128,13 +153,22 @@ fn dev_set_quality() {
         let hits = hits_for(&c.question);
         let tr = triage::triage_in_year(&c.question, &hits, &dir, YEAR);
         // Deterministic for the same input.
-        assert_eq!(tr, triage::triage_in_year(&c.question, &hits, &dir, YEAR), "{}", c.id);
+        assert_eq!(
+            tr,
+            triage::triage_in_year(&c.question, &hits, &dir, YEAR),
+            "{}",
+            c.id
+        );
         gold.push(c.primary);
         pred.push(tr.primary_service);
         gold_r.push(c.needs_review);
         pred_r.push(tr.needs_review);
         svc_total += c.services.len();
-        svc_hit += c.services.iter().filter(|s| tr.services.contains(s)).count();
+        svc_hit += c
+            .services
+            .iter()
+            .filter(|s| tr.services.contains(s))
+            .count();
         for r in &c.reasons {
             let e = per_reason.entry(r.id()).or_default();
             e.1 += 1;
@@ -142,8 +176,16 @@ fn dev_set_quality() {
                 e.0 += 1;
             }
         }
-        let missing: Vec<&str> = c.reasons.iter().filter(|r| !tr.review_reasons.contains(r)).map(|r| r.id()).collect();
-        if c.primary != tr.primary_service || c.needs_review != tr.needs_review || !missing.is_empty() {
+        let missing: Vec<&str> = c
+            .reasons
+            .iter()
+            .filter(|r| !tr.review_reasons.contains(r))
+            .map(|r| r.id())
+            .collect();
+        if c.primary != tr.primary_service
+            || c.needs_review != tr.needs_review
+            || !missing.is_empty()
+        {
             misses.push(format!(
                 "{} gold {} got {} | review gold {} got {} {:?} missing {:?}",
                 c.id,
@@ -170,13 +212,20 @@ fn dev_set_quality() {
         println!("  recall {r:<16} {:.3} ({ok}/{n})", *ok as f64 / *n as f64);
     }
     // Confusion matrix: rows gold, columns predicted.
-    let ids: Vec<&str> = Service::ALL.iter().map(|s| &s.id()[..4.min(s.id().len())]).collect();
+    let ids: Vec<&str> = Service::ALL
+        .iter()
+        .map(|s| &s.id()[..4.min(s.id().len())])
+        .collect();
     println!("confusion (rows gold, cols predicted): {}", ids.join(" "));
     for g in Service::ALL {
         let row: Vec<String> = Service::ALL
             .iter()
             .map(|p| {
-                let n = gold.iter().zip(&pred).filter(|(a, b)| **a == g && **b == *p).count();
+                let n = gold
+                    .iter()
+                    .zip(&pred)
+                    .filter(|(a, b)| **a == g && **b == *p)
+                    .count();
                 format!("{n:>4}")
             })
             .collect();
@@ -223,9 +272,16 @@ fn art_31_matters_need_economic_review() {
         assert!(tr.legal_aid.may_qualify, "{q}: {:?}", tr.legal_aid);
         assert!(articles(&tr).contains(&31), "{q}: {:?}", tr.legal_aid.basis);
         assert!(!tr.legal_aid.economic_review_exempt, "{q}");
-        assert!(tr.services.contains(&Service::LegalAid), "{q}: {:?}", tr.services);
         assert!(
-            tr.legal_aid.what_to_bring.iter().any(|w| w.contains("经济困难")),
+            tr.services.contains(&Service::LegalAid),
+            "{q}: {:?}",
+            tr.services
+        );
+        assert!(
+            tr.legal_aid
+                .what_to_bring
+                .iter()
+                .any(|w| w.contains("经济困难")),
             "{q}: {:?}",
             tr.legal_aid.what_to_bring
         );
@@ -254,7 +310,11 @@ fn art_42_migrant_worker_wages_exempt_from_check() {
     assert!(articles(&tr).contains(&31), "{:?}", tr.legal_aid.basis);
     assert!(tr.legal_aid.economic_review_exempt);
     assert!(tr.review_reasons.contains(&ReviewReason::AidEligibility));
-    assert!(!tr.legal_aid.what_to_bring.iter().any(|w| w.contains("经济困难状况说明")));
+    assert!(!tr
+        .legal_aid
+        .what_to_bring
+        .iter()
+        .any(|w| w.contains("经济困难状况说明")));
 }
 
 // ---- injection, scope, emergencies ----
@@ -269,9 +329,17 @@ fn injection_is_flagged_and_the_question_still_triaged() {
     ];
     for q in cases {
         let tr = t(q);
-        assert!(tr.review_reasons.contains(&ReviewReason::Injection), "{q}: {:?}", tr.review_reasons);
+        assert!(
+            tr.review_reasons.contains(&ReviewReason::Injection),
+            "{q}: {:?}",
+            tr.review_reasons
+        );
         assert!(tr.needs_review);
-        assert_ne!(tr.primary_service, Service::Consultation, "{q}: the legal question is lost");
+        assert_ne!(
+            tr.primary_service,
+            Service::Consultation,
+            "{q}: the legal question is lost"
+        );
     }
     let tr = t("我老公欠钱不还怎么办");
     assert!(!tr.review_reasons.contains(&ReviewReason::Injection));
@@ -283,11 +351,19 @@ fn out_of_scope_and_emergencies() {
     assert_eq!(tr.primary_service, Service::Consultation);
     assert!(tr.review_reasons.contains(&ReviewReason::OutOfScope));
     let tr = t("在日本打工被老板扣了工资，按日本的法律怎么处理");
-    assert!(tr.review_reasons.contains(&ReviewReason::OutOfScope), "{:?}", tr.review_reasons);
+    assert!(
+        tr.review_reasons.contains(&ReviewReason::OutOfScope),
+        "{:?}",
+        tr.review_reasons
+    );
     let tr = t("他拿着刀在门外说要杀了我，我躲在厕所里");
     assert_eq!(tr.primary_service, Service::Emergency);
     assert!(tr.review_reasons.contains(&ReviewReason::Safety));
-    assert!(tr.referral.phones.iter().any(|p| p.starts_with("110")), "{:?}", tr.referral);
+    assert!(
+        tr.referral.phones.iter().any(|p| p.starts_with("110")),
+        "{:?}",
+        tr.referral
+    );
 }
 
 #[test]
@@ -304,10 +380,27 @@ fn retrieved_laws_are_a_signal() {
     };
     let q = "这个事情该去哪里办？";
     let none = t(q);
-    let with = triage::triage_in_year(q, &[hit("中华人民共和国公证法", 25)], &Directory::builtin(), YEAR);
-    assert!(!none.services.contains(&Service::Notary), "{:?}", none.services);
-    assert!(with.services.contains(&Service::Notary), "{:?}", with.services);
-    assert!(with.why.iter().any(|w| w.contains("公证法")), "{:?}", with.why);
+    let with = triage::triage_in_year(
+        q,
+        &[hit("中华人民共和国公证法", 25)],
+        &Directory::builtin(),
+        YEAR,
+    );
+    assert!(
+        !none.services.contains(&Service::Notary),
+        "{:?}",
+        none.services
+    );
+    assert!(
+        with.services.contains(&Service::Notary),
+        "{:?}",
+        with.services
+    );
+    assert!(
+        with.why.iter().any(|w| w.contains("公证法")),
+        "{:?}",
+        with.why
+    );
     assert_ne!(none, with);
 }
 
@@ -317,15 +410,27 @@ fn retrieved_laws_are_a_signal() {
 fn referral_comes_from_the_directory() {
     let tr = t("我在梁子湖区，邻居在我家门口堆柴火挡路，怎么办");
     assert_eq!(tr.referral.service, tr.primary_service.id());
-    assert!(tr.referral.where_to_go[0].starts_with("梁子湖区"), "{:?}", tr.referral.where_to_go);
+    assert!(
+        tr.referral.where_to_go[0].starts_with("梁子湖区"),
+        "{:?}",
+        tr.referral.where_to_go
+    );
     // An override file is used when given.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("dir.toml");
-    let text = lawbrain::triage::directory::BUILTIN_TOML.replace("鄂州市公共法律服务中心", "测试中心");
+    let text =
+        lawbrain::triage::directory::BUILTIN_TOML.replace("鄂州市公共法律服务中心", "测试中心");
     std::fs::write(&path, text).expect("write");
     let d = Directory::load(&path).expect("load");
     let tr = triage::triage_in_year("想咨询一下继承的问题", &[], &d, YEAR);
-    assert!(tr.referral.where_to_go.iter().any(|w| w.starts_with("测试中心")), "{:?}", tr.referral);
+    assert!(
+        tr.referral
+            .where_to_go
+            .iter()
+            .any(|w| w.starts_with("测试中心")),
+        "{:?}",
+        tr.referral
+    );
     assert!(Directory::load(&dir.path().join("missing.toml")).is_err());
 }
 
@@ -336,7 +441,11 @@ fn triage_json_has_exactly_the_documented_shape() {
         .env("LAWBRAIN_INDEX", "/nonexistent-lawbrain-index")
         .output()
         .expect("run lawbrain triage");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     let keys = |v: &serde_json::Value| -> Vec<String> {
         let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
@@ -345,16 +454,36 @@ fn triage_json_has_exactly_the_documented_shape() {
     };
     assert_eq!(
         keys(&v),
-        ["legal_aid", "needs_review", "primary_service", "referral", "review_reasons", "services", "why"]
+        [
+            "legal_aid",
+            "needs_review",
+            "primary_service",
+            "referral",
+            "review_reasons",
+            "services",
+            "why"
+        ]
     );
     assert_eq!(
         keys(&v["legal_aid"]),
-        ["basis", "economic_review_exempt", "may_qualify", "what_to_bring"]
+        [
+            "basis",
+            "economic_review_exempt",
+            "may_qualify",
+            "what_to_bring"
+        ]
     );
     assert!(Service::from_id(v["primary_service"].as_str().expect("string")).is_some());
-    assert!(v["services"].as_array().expect("array").iter().all(|s| Service::from_id(s.as_str().unwrap_or("")).is_some()));
+    assert!(v["services"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .all(|s| Service::from_id(s.as_str().unwrap_or("")).is_some()));
     assert!(v["needs_review"].is_boolean());
-    assert!(v["legal_aid"]["basis"][0]["law"].is_string() && v["legal_aid"]["basis"][0]["article"].is_u64());
+    assert!(
+        v["legal_aid"]["basis"][0]["law"].is_string()
+            && v["legal_aid"]["basis"][0]["article"].is_u64()
+    );
     assert!(v["referral"]["where_to_go"].is_array());
     assert_eq!(v["legal_aid"]["may_qualify"], true);
 }
@@ -364,26 +493,43 @@ fn triage_json_has_exactly_the_documented_shape() {
 /// below the same bar as the dev set.
 #[test]
 fn own_cases_generalise() {
-    let text = std::fs::read_to_string(common::repo().join("tests/data/triage_own_cases.tsv")).expect("own cases");
+    let text = std::fs::read_to_string(common::repo().join("tests/data/triage_own_cases.tsv"))
+        .expect("own cases");
     let (mut n, mut ok, mut reason_total, mut reason_ok) = (0usize, 0usize, 0usize, 0usize);
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let parts: Vec<&str> = line.splitn(3, '\t').collect();
         assert_eq!(parts.len(), 3, "bad line: {line}");
         let want = Service::from_id(parts[0]).expect("service id");
-        let reasons: Vec<ReviewReason> = parts[1].split(',').filter_map(ReviewReason::from_id).collect();
+        let reasons: Vec<ReviewReason> = parts[1]
+            .split(',')
+            .filter_map(ReviewReason::from_id)
+            .collect();
         let tr = t(parts[2]);
         n += 1;
         if tr.primary_service == want {
             ok += 1;
         } else {
-            println!("miss primary: want {} got {} | {}", want.id(), tr.primary_service.id(), parts[2]);
+            println!(
+                "miss primary: want {} got {} | {}",
+                want.id(),
+                tr.primary_service.id(),
+                parts[2]
+            );
         }
         for r in &reasons {
             reason_total += 1;
             if tr.review_reasons.contains(r) {
                 reason_ok += 1;
             } else {
-                println!("miss reason {}: got {:?} | {}", r.id(), tr.review_reasons, parts[2]);
+                println!(
+                    "miss reason {}: got {:?} | {}",
+                    r.id(),
+                    tr.review_reasons,
+                    parts[2]
+                );
             }
         }
     }

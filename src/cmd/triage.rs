@@ -27,39 +27,44 @@ pub fn run(a: TriageArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hits from the index when it opens; none otherwise (triage still works).
+/// Hits from the index when one exists; none otherwise (triage still works).
 fn retrieve(a: &TriageArgs, question: &str) -> Vec<lawbrain::search::Hit> {
     let mut paths = Paths::from_env();
     if let Some(i) = &a.data.index {
         paths.index = i.clone();
     }
-    let opened = std::panic::catch_unwind(|| Searcher::open(&paths.index));
-    match opened {
-        Ok(Ok(s)) => {
-            let opts = SearchOptions {
-                k: 5,
-                ..SearchOptions::default()
-            };
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.search(question, &opts))) {
-                Ok(Ok(h)) => h,
-                Ok(Err(e)) => {
-                    tracing::warn!("search failed, triaging the question alone: {e}");
-                    Vec::new()
-                }
-                Err(_) => Vec::new(),
-            }
-        }
-        Ok(Err(e)) => {
-            tracing::info!("no search index ({e}); triaging the question alone");
+    if !paths.index.exists() {
+        tracing::info!(
+            "no search index at {}; triaging the question alone",
+            paths.index.display()
+        );
+        return Vec::new();
+    }
+    let opts = SearchOptions {
+        k: 5,
+        ..SearchOptions::default()
+    };
+    match Searcher::open(&paths.index).and_then(|s| s.search(question, &opts)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!("search failed ({e}); triaging the question alone");
             Vec::new()
         }
-        Err(_) => Vec::new(),
     }
 }
 
 fn print_text(t: &Triage) {
-    println!("建议服务：{}（{}）", t.primary_service.name_zh(), t.primary_service.id());
-    let others: Vec<String> = t.services.iter().skip(1).map(|s| s.name_zh().to_string()).collect();
+    println!(
+        "建议服务：{}（{}）",
+        t.primary_service.name_zh(),
+        t.primary_service.id()
+    );
+    let others: Vec<String> = t
+        .services
+        .iter()
+        .skip(1)
+        .map(|s| s.name_zh().to_string())
+        .collect();
     if !others.is_empty() {
         println!("其他可选：{}", others.join("、"));
     }
@@ -73,11 +78,19 @@ fn print_text(t: &Triage) {
     }
     let la = &t.legal_aid;
     if la.may_qualify {
-        let arts: Vec<String> = la.basis.iter().map(|a| format!("第{}条", a.article)).collect();
+        let arts: Vec<String> = la
+            .basis
+            .iter()
+            .map(|a| format!("第{}条", a.article))
+            .collect();
         println!(
             "法律援助：可能符合条件（法律援助法{}）{}",
             arts.join("、"),
-            if la.economic_review_exempt { "，可能免予经济困难审查" } else { "" }
+            if la.economic_review_exempt {
+                "，可能免予经济困难审查"
+            } else {
+                ""
+            }
         );
     }
     if !la.what_to_bring.is_empty() {

@@ -79,9 +79,12 @@ impl Directory {
 
     /// Load a directory file (a clear error for a bad file; nothing changes).
     pub fn load(path: &Path) -> crate::Result<Directory> {
-        let text = std::fs::read_to_string(path).ctx(|| format!("reading directory {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .ctx(|| format!("reading directory {}", path.display()))?;
         Directory::parse(&text).map_err(|e| match e {
-            crate::Error::InvalidInput(m) => crate::Error::InvalidInput(format!("{}: {m}", path.display())),
+            crate::Error::InvalidInput(m) => {
+                crate::Error::InvalidInput(format!("{}: {m}", path.display()))
+            }
             other => other,
         })
     }
@@ -96,7 +99,9 @@ impl Directory {
     fn check(&self) -> crate::Result<()> {
         for key in self.services.keys() {
             if Service::from_id(key).is_none() {
-                return Err(crate::Error::InvalidInput(format!("unknown service id [services.{key}]")));
+                return Err(crate::Error::InvalidInput(format!(
+                    "unknown service id [services.{key}]"
+                )));
             }
         }
         for u in &self.units {
@@ -126,8 +131,15 @@ impl Directory {
     pub fn units_for(&self, service: Service, question: &str) -> Vec<&Unit> {
         let mut local: Vec<&Unit> = Vec::new();
         let mut other: Vec<&Unit> = Vec::new();
-        for u in self.units.iter().filter(|u| u.services.iter().any(|s| s == service.id())) {
-            let named = u.level != "乡镇" && u.areas.iter().any(|a| !a.is_empty() && question.contains(a.as_str()));
+        for u in self
+            .units
+            .iter()
+            .filter(|u| u.services.iter().any(|s| s == service.id()))
+        {
+            let named = u.level != "乡镇"
+                && u.areas
+                    .iter()
+                    .any(|a| !a.is_empty() && question.contains(a.as_str()));
             if named {
                 local.push(u);
             } else {
@@ -149,12 +161,20 @@ impl Directory {
         let mut where_to_go: Vec<String> = self
             .units_for(service, question)
             .into_iter()
-            .map(|u| format!("{}（地址：{}；电话：{}；办公时间：{}）", u.name, u.address, u.phone, u.hours))
+            .map(|u| {
+                format!(
+                    "{}（地址：{}；电话：{}；办公时间：{}）",
+                    u.name, u.address, u.phone, u.hours
+                )
+            })
             .collect();
         where_to_go.extend(entry.where_to_go.iter().cloned());
         let mut how = entry.how.clone();
         if let Some(o) = &self.online {
-            if matches!(service, Service::Consultation | Service::LegalAid | Service::Notary) {
+            if matches!(
+                service,
+                Service::Consultation | Service::LegalAid | Service::Notary
+            ) {
                 how.push(format!("{}：{}（网址：{}）", o.name, o.how, o.url));
             }
         }
@@ -184,10 +204,18 @@ mod tests {
     fn builtin_parses_and_covers_every_service() {
         let d = Directory::parse(BUILTIN_TOML).expect("builtin directory");
         for s in Service::ALL {
-            assert!(d.services.contains_key(s.id()), "missing [services.{}]", s.id());
+            assert!(
+                d.services.contains_key(s.id()),
+                "missing [services.{}]",
+                s.id()
+            );
         }
-        for area in ["鄂城区", "华容区", "梁子湖区", "临空经济区", "葛店开发区"] {
-            assert!(d.units.iter().any(|u| u.areas.iter().any(|a| a == area)), "{area}");
+        for area in ["鄂城区", "华容区", "梁子湖区", "临空经济区", "葛店开发区"]
+        {
+            assert!(
+                d.units.iter().any(|u| u.areas.iter().any(|a| a == area)),
+                "{area}"
+            );
         }
     }
 
@@ -208,9 +236,17 @@ mod tests {
     fn district_named_in_question_comes_first() {
         let d = Directory::builtin();
         let r = d.referral(Service::LegalAid, "我住在华容区，想申请法律援助");
-        assert!(r.where_to_go[0].starts_with("华容区公共法律服务中心"), "{:?}", r.where_to_go);
+        assert!(
+            r.where_to_go[0].starts_with("华容区公共法律服务中心"),
+            "{:?}",
+            r.where_to_go
+        );
         let r = d.referral(Service::LegalAid, "想申请法律援助");
-        assert!(r.where_to_go[0].starts_with("鄂州市公共法律服务中心"), "{:?}", r.where_to_go);
+        assert!(
+            r.where_to_go[0].starts_with("鄂州市公共法律服务中心"),
+            "{:?}",
+            r.where_to_go
+        );
         assert!(r.phones.iter().any(|p| p.starts_with("12348")));
         let r = d.referral(Service::Emergency, "救命");
         assert!(r.phones.iter().any(|p| p.starts_with("110")));

@@ -65,6 +65,7 @@ pub struct Facts {
     pub child_work: Found,
     pub land_contract: Found,
     pub award_challenge: Found,
+    pub missing_person: Found,
     pub environment: Found,
     pub admin_refusal: Found,
     pub labor_relation_denied: Found,
@@ -181,6 +182,9 @@ const INJECTION: &[&str] = &[
     "我是管理员",
     "我是开发者",
     "我是司法局",
+    "身份是",
+    "你的身份",
+    "无论我问什么",
     "我是司法厅",
     "我是你们领导",
     "ignoreprevious",
@@ -252,18 +256,84 @@ const NON_LEGAL_TASK: &[&str] = &[
 ];
 
 const FOREIGN: &[&str] = &[
-    "美国", "加州", "纽约", "英国", "日本", "韩国", "德国", "法国", "加拿大", "澳大利亚", "新加坡", "泰国", "俄罗斯",
-    "意大利", "西班牙", "欧盟",
+    "美国",
+    "加州",
+    "纽约",
+    "英国",
+    "日本",
+    "韩国",
+    "德国",
+    "法国",
+    "加拿大",
+    "澳大利亚",
+    "新加坡",
+    "泰国",
+    "俄罗斯",
+    "意大利",
+    "西班牙",
+    "欧盟",
 ];
 
 const LEGAL_CONTENT: &[&str] = &[
-    "法", "律", "权", "赔", "告", "诉", "合同", "借", "欠", "钱", "工资", "离婚", "遗", "房", "罚", "打", "骗", "警",
-    "公证", "鉴定", "仲裁", "调解", "援助", "违", "责任", "孩子", "老板", "公司", "怎么办", "社保", "试用期", "租", "婚",
-    "债", "继承", "证", "判", "保险", "单位", "邻居", "物业", "被",
+    "法",
+    "律",
+    "权",
+    "赔",
+    "告",
+    "诉",
+    "合同",
+    "借",
+    "欠",
+    "钱",
+    "工资",
+    "离婚",
+    "遗",
+    "房",
+    "罚",
+    "打",
+    "骗",
+    "警",
+    "公证",
+    "鉴定",
+    "仲裁",
+    "调解",
+    "援助",
+    "违",
+    "责任",
+    "孩子",
+    "老板",
+    "公司",
+    "怎么办",
+    "社保",
+    "试用期",
+    "租",
+    "婚",
+    "债",
+    "继承",
+    "证",
+    "判",
+    "保险",
+    "单位",
+    "邻居",
+    "物业",
+    "被",
 ];
 
 const CHILD: &[&str] = &[
-    "孩子", "儿子", "女儿", "未成年", "小孩", "学生", "小学", "初中", "中学", "年级", "幼儿园", "孙子", "孙女", "外孙",
+    "孩子",
+    "儿子",
+    "女儿",
+    "未成年",
+    "小孩",
+    "学生",
+    "小学",
+    "初中",
+    "中学",
+    "年级",
+    "幼儿园",
+    "孙子",
+    "孙女",
+    "外孙",
     "娃",
 ];
 
@@ -289,6 +359,12 @@ const DANGER_NOW: &[&str] = &[
     "躲在",
     "掐我脖子",
     "持刀",
+    "砸死",
+    "砍死",
+    "捅死",
+    "烧死",
+    "掐死",
+    "砸门",
     "绑架",
     "赎金",
     "被拐",
@@ -308,6 +384,10 @@ const SUICIDE: &[&str] = &[
     "割腕",
     "撑不下去",
     "一死了之",
+    "遗书",
+    "寻死",
+    "自残",
+    "想不开",
 ];
 
 const DV: &[&str] = &[
@@ -338,9 +418,29 @@ const DV: &[&str] = &[
 ];
 
 const FAMILY_ABUSER: &[&str] = &[
-    "老公", "丈夫", "老婆", "妻子", "男朋友", "女朋友", "前夫", "前妻", "对象", "公公", "婆婆", "儿子", "儿媳", "他爸",
-    "我爸", "我妈", "父亲", "母亲", "继父", "后妈", "继母",
-    "家里人", "结婚",
+    "老公",
+    "丈夫",
+    "老婆",
+    "妻子",
+    "男朋友",
+    "女朋友",
+    "前夫",
+    "前妻",
+    "对象",
+    "公公",
+    "婆婆",
+    "儿子",
+    "儿媳",
+    "他爸",
+    "我爸",
+    "我妈",
+    "父亲",
+    "母亲",
+    "继父",
+    "后妈",
+    "继母",
+    "家里人",
+    "结婚",
 ];
 
 const THREAT: &[&str] = &[
@@ -364,10 +464,29 @@ const THREAT: &[&str] = &[
     "要杀",
 ];
 
-const CHILD_ABUSE: &[&str] = &["打孩子", "虐待孩子", "虐童", "身上都是伤", "身上全是伤", "不给孩子饭吃", "饿着孩子", "把孩子锁"];
+const CHILD_ABUSE: &[&str] = &[
+    "打孩子",
+    "虐待孩子",
+    "虐童",
+    "身上都是伤",
+    "身上全是伤",
+    "不给孩子饭吃",
+    "饿着孩子",
+    "把孩子锁",
+];
 
 const FRAUD_NOW: &[&str] = &[
-    "安全账户", "屏幕共享", "刚被骗", "刚刚被骗", "刚才被骗", "才反应过来", "刚转", "才发现不对", "冒充", "刚刚转", "刚才转",
+    "安全账户",
+    "屏幕共享",
+    "刚被骗",
+    "刚刚被骗",
+    "刚才被骗",
+    "才反应过来",
+    "刚转",
+    "才发现不对",
+    "冒充",
+    "刚刚转",
+    "刚才转",
 ];
 
 const CRIME: &[&str] = &[
@@ -412,10 +531,24 @@ const CRIME: &[&str] = &[
     "传销",
     "非法集资",
     "寻衅滋事",
+    "杀人",
+    "指控",
+    "公诉",
+    "移交公安",
+    "移送公安",
+    "移交给公安",
+    "侦查",
+    "虚开",
+    "走私",
+    "死刑",
+    "无期",
+    "罪",
     "顶包",
     "包庇",
     "作伪证",
 ];
+
+const MISSING: &[&str] = &["没回家", "找不到人了", "不见了", "失踪", "走失", "被拐"];
 
 const DETAINED: &[&str] = &[
     "被带走",
@@ -438,46 +571,62 @@ const DETAINED: &[&str] = &[
     "涉嫌",
 ];
 
-const POLICE_INACTION: &[&str] = &["不给立案", "不予立案", "不立案", "不受理", "不给我立案", "不管我们", "经济纠纷"];
+const POLICE_INACTION: &[&str] = &[
+    "不给立案",
+    "不予立案",
+    "不立案",
+    "不受理",
+    "不给我立案",
+    "不管我们",
+    "经济纠纷",
+];
 
-const ASSAULT: &[&str] = &["被打", "打了一顿", "打伤", "被人打", "打断", "揍了", "被捅", "捅了"];
+const ASSAULT: &[&str] = &[
+    "被打",
+    "打了一顿",
+    "打伤",
+    "被人打",
+    "打断",
+    "揍了",
+    "被捅",
+    "捅了",
+];
 
 const HARM_WORDS: &[&str] = &[
-    "骨折",
-    "缝了",
-    "流血",
-    "被推",
-    "推了",
-    "撞到",
-    "被打",
-    "打了",
-    "摔了",
-    "受伤",
-    "摔断",
-    "摔伤",
-    "推倒",
-    "被打",
-    "打伤",
-    "咬",
-    "烫伤",
-    "欺负",
-    "霸凌",
-    "欺凌",
-    "猥亵",
-    "性侵",
-    "失踪",
-    "走失",
+    "骨折", "缝了", "流血", "被推", "推了", "撞到", "被打", "打了", "摔了", "受伤", "摔断", "摔伤",
+    "推倒", "被打", "打伤", "咬", "烫伤", "欺负", "霸凌", "欺凌", "猥亵", "性侵", "失踪", "走失",
     "被骗",
 ];
 
 const CHILD_WORK: &[&str] = &["打工", "上班", "干活", "童工", "做工", "进厂"];
 
 const ELDERLY: &[&str] = &[
-    "七十", "八十", "九十", "六十多", "老伴走", "老伴去世", "老人", "年纪大", "老年人", "孤寡", "腿脚不好",
+    "七十",
+    "八十",
+    "九十",
+    "六十多",
+    "老伴走",
+    "老伴去世",
+    "老人",
+    "年纪大",
+    "老年人",
+    "孤寡",
+    "腿脚不好",
 ];
 
 const DISABLED: &[&str] = &[
-    "残疾", "盲人", "失明", "聋", "哑", "视力残疾", "听力残疾", "精神病", "精神疾病", "精神障碍", "智力障碍", "智障",
+    "残疾",
+    "盲人",
+    "失明",
+    "聋",
+    "哑",
+    "视力残疾",
+    "听力残疾",
+    "精神病",
+    "精神疾病",
+    "精神障碍",
+    "智力障碍",
+    "智障",
     "痴呆",
 ];
 
@@ -508,15 +657,41 @@ const HARDSHIP: &[&str] = &[
     "真的没钱",
 ];
 
-const MIGRANT: &[&str] = &["农民工", "进城务工", "工地", "包工头", "老家出来", "外出务工", "务工人员", "工头"];
+const MIGRANT: &[&str] = &[
+    "农民工",
+    "进城务工",
+    "工地",
+    "包工头",
+    "老家出来",
+    "外出务工",
+    "务工人员",
+    "工头",
+];
 
-const HERO: &[&str] = &["见义勇为", "帮人抓", "抓小偷", "救人", "救落水", "制止", "挺身而出", "帮忙抓"];
+const HERO: &[&str] = &[
+    "见义勇为",
+    "帮人抓",
+    "抓小偷",
+    "救人",
+    "救落水",
+    "制止",
+    "挺身而出",
+    "帮忙抓",
+];
 
 const MARTYR: &[&str] = &["烈士", "英烈", "英雄"];
 
-const AID: &[&str] = &["法律援助", "法援", "援助律师", "援助中心"];
+const AID: &[&str] = &["法律援助", "法援", "援助律师", "援助中心", "指派律师"];
 
-const AID_REFUSED: &[&str] = &["被拒", "不予援助", "拒绝了", "不给援助", "不符合", "没批", "不批"];
+const AID_REFUSED: &[&str] = &[
+    "被拒",
+    "不予援助",
+    "拒绝了",
+    "不给援助",
+    "不符合",
+    "没批",
+    "不批",
+];
 
 const AID_LAWYER_COMPLAINT: &[&str] = &[
     "不接",
@@ -531,7 +706,16 @@ const AID_LAWYER_COMPLAINT: &[&str] = &[
     "投诉",
 ];
 
-const AID_GENERAL: &[&str] = &["才能申请", "才能", "什么条件", "哪些人", "是不是只有", "只有", "什么人可以", "谁能申请"];
+const AID_GENERAL: &[&str] = &[
+    "才能申请",
+    "才能",
+    "什么条件",
+    "哪些人",
+    "是不是只有",
+    "只有",
+    "什么人可以",
+    "谁能申请",
+];
 
 const KNOWLEDGE_Q: &[&str] = &[
     "合法吗",
@@ -556,6 +740,7 @@ const KNOWLEDGE_Q: &[&str] = &[
     "怎么分",
     "能分",
     "有没有",
+    "是这样吗",
     "什么后果",
     "会不会坐牢",
     "犯法吗",
@@ -585,10 +770,37 @@ const ACTION_Q: &[&str] = &[
 const HYPOTHETICAL: &[&str] = &["不然", "否则", "如果", "要是", "万一", "假如"];
 
 /// Employer words that only mean employment next to work verbs.
-const LABOR_WEAK: &[&str] = &["公司", "厂里", "工厂", "厂子", "厂", "单位", "老板", "主管", "领导", "店里", "饭馆", "餐馆"];
+const LABOR_WEAK: &[&str] = &[
+    "公司", "厂里", "工厂", "厂子", "厂", "单位", "老板", "主管", "领导", "店里", "饭馆", "餐馆",
+];
 const WORK_VERBS: &[&str] = &[
-    "我干了", "工人", "临时工", "合同工", "缝纫工", "普工", "保洁", "店员", "收银员", "厨师", "学徒", "走人", "工作", "做行政", "做销售", "在公司", "在厂里", "在厂", "在单位", "在店里", "在饭馆", "在餐馆", "当服务员", "当司机",
-    "当保安", "上班", "入职",
+    "我干了",
+    "工人",
+    "临时工",
+    "合同工",
+    "缝纫工",
+    "普工",
+    "保洁",
+    "店员",
+    "收银员",
+    "厨师",
+    "学徒",
+    "走人",
+    "工作",
+    "做行政",
+    "做销售",
+    "在公司",
+    "在厂里",
+    "在厂",
+    "在单位",
+    "在店里",
+    "在饭馆",
+    "在餐馆",
+    "当服务员",
+    "当司机",
+    "当保安",
+    "上班",
+    "入职",
 ];
 
 const LABOR_CTX: &[&str] = &[
@@ -660,6 +872,19 @@ const LABOR_HARM: &[&str] = &[
     "未缴",
     "降薪",
     "扣工资",
+    "最低工资",
+    "低于",
+    "调去",
+    "自动离职",
+    "不续签",
+    "补偿金",
+    "职业病",
+    "怀孕",
+    "孕期",
+    "产假",
+    "只休",
+    "休两天",
+    "不让休",
     "扣我",
     "扣了",
     "扣",
@@ -675,30 +900,130 @@ const LABOR_HARM: &[&str] = &[
 
 /// Refusing to pay or perform.
 const DISPUTE: &[&str] = &[
-    "不给", "不还", "不退", "不管", "不认账", "不认", "不承认", "不赔", "不付", "拖着", "拖欠", "没给", "不履行", "赖账", "不肯", "拒绝", "不干了",
+    "不给",
+    "不还",
+    "不退",
+    "不管",
+    "不修",
+    "推卸",
+    "不是他们的责任",
+    "扣下",
+    "扣着",
+    "要我赔",
+    "不肯",
+    "不搬",
+    "不认账",
+    "不认",
+    "不承认",
+    "不赔",
+    "不付",
+    "拖着",
+    "拖欠",
+    "没给",
+    "不履行",
+    "赖账",
+    "不肯",
+    "拒绝",
+    "不干了",
 ];
 
 const CONTRACT_MONEY: &[&str] = &[
-    "合伙", "转让", "分红", "股份", "入股", "投资",
-    "尾款", "货款", "付款", "工程款", "定金", "订金", "装修", "供货", "收货", "预付款", "违约", "合同", "欠款", "对账单", "收了我",
+    "工程队",
+    "施工队",
+    "盖房",
+    "装修队",
+    "质量",
+    "裂缝",
+    "漏水",
+    "合伙",
+    "转让",
+    "分红",
+    "股份",
+    "入股",
+    "投资",
+    "尾款",
+    "货款",
+    "付款",
+    "工程款",
+    "定金",
+    "订金",
+    "装修",
+    "供货",
+    "收货",
+    "预付款",
+    "违约",
+    "合同",
+    "欠款",
+    "对账单",
+    "收了我",
 ];
 
 const WAGE_ARREARS: &[&str] = &[
-    "拖欠工资", "没发工资", "不发工资", "欠工资", "工资没发", "工钱", "欠薪", "没给工资", "工资不给", "发工资",
+    "拖欠工资",
+    "没发工资",
+    "不发工资",
+    "欠工资",
+    "工资没发",
+    "工钱",
+    "欠薪",
+    "没给工资",
+    "工资不给",
+    "发工资",
 ];
 
-const WORK_INJURY: &[&str] = &["工伤", "机器压", "被机器", "上班的时候", "干活的时候", "工作时", "在厂里上班", "职业病"];
+const WORK_INJURY: &[&str] = &[
+    "工伤",
+    "机器压",
+    "被机器",
+    "上班的时候",
+    "干活的时候",
+    "工作时",
+    "在厂里上班",
+    "职业病",
+];
 
 const INJURED: &[&str] = &["受伤", "断了", "压了", "骨折", "摔", "伤", "残", "烫", "砸"];
 
-const NO_SOCIAL_INSURANCE: &[&str] = &["没给我交社保", "没交社保", "不交社保", "没缴社保", "没有社保", "没买社保", "未缴", "没交保险"];
+const NO_SOCIAL_INSURANCE: &[&str] = &[
+    "没给我交社保",
+    "没交社保",
+    "不交社保",
+    "没缴社保",
+    "没有社保",
+    "没买社保",
+    "未缴",
+    "没交保险",
+];
 
-const LAND: &[&str] = &["承包地", "土地承包", "承包经营", "土地流转", "地流转", "流转给", "责任田", "承包的地", "口粮田"];
+const LAND: &[&str] = &[
+    "承包地",
+    "土地承包",
+    "承包经营",
+    "土地流转",
+    "地流转",
+    "流转给",
+    "责任田",
+    "承包的地",
+    "口粮田",
+];
 
 const AWARD: &[&str] = &["仲裁裁决", "裁决书", "仲裁结果", "仲裁的结果"];
 
 const ADMIN_PENALTY: &[&str] = &[
-    "罚款", "罚了", "被罚", "罚单", "行政处罚", "处罚决定", "城管", "吊销", "被没收", "没收了", "责令", "查封", "行政拘留", "强拆",
+    "罚款",
+    "罚了",
+    "被罚",
+    "罚单",
+    "行政处罚",
+    "处罚决定",
+    "城管",
+    "吊销",
+    "被没收",
+    "没收了",
+    "责令",
+    "查封",
+    "行政拘留",
+    "强拆",
 ];
 
 const RECONSIDERATION: &[&str] = &["复议", "行政复议"];
@@ -742,7 +1067,21 @@ const CONSUMER: &[&str] = &[
 ];
 
 const BUSINESS_GONE: &[&str] = &[
-    "关门", "跑路", "老板也找不到", "找不到人", "联系不上", "倒闭", "退出", "店铺已经关", "店关了", "不归他们管", "不退钱",
+    "换老板",
+    "换了老板",
+    "卡不认",
+    "不认以前",
+    "关门",
+    "跑路",
+    "老板也找不到",
+    "找不到人",
+    "联系不上",
+    "倒闭",
+    "退出",
+    "店铺已经关",
+    "店关了",
+    "不归他们管",
+    "不退钱",
 ];
 
 const CONSUMER_RULE: &[&str] = &["七天无理由", "十倍", "三倍", "假一赔", "退一赔"];
@@ -765,35 +1104,124 @@ const OFFICIAL: &[&str] = &[
 ];
 
 const OFFICIAL_MISCONDUCT: &[&str] = &[
-    "投诉", "不作为", "乱作为", "态度恶劣", "态度很差", "态度差", "刁难", "索要", "乱收费", "推诿", "踢皮球", "写错", "漏掉",
-    "跑了好几趟", "跑了五趟", "好几趟", "办不成", "没办成",
-    "弄错", "搞错",
+    "投诉",
+    "不作为",
+    "乱作为",
+    "态度恶劣",
+    "态度很差",
+    "态度差",
+    "刁难",
+    "索要",
+    "乱收费",
+    "推诿",
+    "踢皮球",
+    "写错",
+    "漏掉",
+    "跑了好几趟",
+    "跑了五趟",
+    "好几趟",
+    "办不成",
+    "没办成",
+    "弄错",
+    "搞错",
 ];
 
 const LOAN: &[&str] = &[
-    "借钱", "借了", "借给", "借款", "借条", "欠条", "欠我", "不还", "还钱", "欠钱", "要账", "讨债", "欠款", "转给他",
+    "借钱",
+    "借了",
+    "借给",
+    "借款",
+    "借条",
+    "欠条",
+    "欠我",
+    "不还",
+    "还钱",
+    "欠钱",
+    "要账",
+    "讨债",
+    "欠款",
+    "转给他",
 ];
 
 const GUARANTOR: &[&str] = &["担保人", "保证人", "担保", "作保"];
 
-const INTEREST: &[&str] = &["利息", "月息", "年利率", "年化", "高利贷", "砍头息", "服务费", "利率"];
+const INTEREST: &[&str] = &[
+    "利息",
+    "月息",
+    "年利率",
+    "年化",
+    "高利贷",
+    "砍头息",
+    "服务费",
+    "利率",
+];
 
-const HEIR_DEBT: &[&str] = &["欠了好多债", "生前欠", "留下的债", "父债子还", "替他还", "欠的债", "欠债"];
+const HEIR_DEBT: &[&str] = &[
+    "欠了好多债",
+    "生前欠",
+    "留下的债",
+    "父债子还",
+    "替他还",
+    "欠的债",
+    "欠债",
+];
 
-const DEATH: &[&str] = &["去世", "走了", "过世", "死了", "离世", "病逝", "遗产", "继承"];
+const DEATH: &[&str] = &[
+    "去世", "走了", "过世", "死了", "离世", "病逝", "遗产", "继承",
+];
 
 const JUDGMENT: &[&str] = &["判决", "判他", "法院判", "调解书", "生效"];
 
 const NOT_PAID: &[&str] = &[
-    "停了", "不按时",
-    "一分", "不给", "没给", "不还", "不履行", "拒不", "没还", "不付", "没付", "没交", "拖欠", "欠着", "不执行", "赖着", "断了",
+    "停了",
+    "不按时",
+    "一分",
+    "不给",
+    "没给",
+    "不还",
+    "不履行",
+    "拒不",
+    "没还",
+    "不付",
+    "没付",
+    "没交",
+    "拖欠",
+    "欠着",
+    "不执行",
+    "赖着",
+    "断了",
 ];
 
 const DIVORCE: &[&str] = &["离婚", "分居", "冷静期", "抚养权"];
 
-const DIVORCE_RULE: &[&str] = &["冷静期", "判给谁", "一般会判", "能分走", "分一半", "怎么分", "婚前", "抚养权"];
+const DIVORCE_RULE: &[&str] = &[
+    "冷静期",
+    "判给谁",
+    "一般会判",
+    "能分走",
+    "分一半",
+    "怎么分",
+    "婚前买",
+    "婚前首付",
+    "婚前我",
+    "婚前的房",
+    "婚前存款",
+    "婚前的存款",
+    "抚养权",
+    "净身出户",
+    "怎么算",
+];
 
-const HIDDEN_ASSETS: &[&str] = &["转给他", "转移财产", "转走", "藏钱", "偷偷转", "悄悄转", "隐匿", "转了"];
+const HIDDEN_ASSETS: &[&str] = &[
+    "转给他",
+    "转移财产",
+    "转走",
+    "藏钱",
+    "偷偷转",
+    "悄悄转",
+    "隐匿",
+    "转了",
+];
 
 const VISITATION: &[&str] = &["探望", "不让我见", "不让我看", "见孩子", "看孩子", "接孩子"];
 
@@ -804,23 +1232,80 @@ const ELDERLY_SUPPORT: &[&str] = &["赡养", "不管我", "不养我", "养我",
 const BETROTHAL: &[&str] = &["彩礼", "订婚", "定亲"];
 
 const RELATIVES: &[&str] = &[
-    "兄弟", "兄妹", "姐妹", "哥哥", "弟弟", "姐姐", "妹妹", "我哥", "我姐", "我弟", "我妹", "小叔子", "大伯", "叔叔",
-    "姑姑", "舅舅", "亲戚", "公公", "婆婆", "儿子", "女儿", "老大", "老二", "老三", "妯娌", "嫂子",
+    "兄弟",
+    "兄妹",
+    "姐妹",
+    "哥哥",
+    "弟弟",
+    "姐姐",
+    "妹妹",
+    "我哥",
+    "我姐",
+    "我弟",
+    "我妹",
+    "小叔子",
+    "大伯",
+    "叔叔",
+    "姑姑",
+    "舅舅",
+    "亲戚",
+    "公公",
+    "婆婆",
+    "儿子",
+    "女儿",
+    "老大",
+    "老二",
+    "老三",
+    "妯娌",
+    "嫂子",
 ];
 
 const FAMILY_CONFLICT: &[&str] = &[
-    "没资格", "不让", "争", "吵", "不同意", "不给我", "不管", "不养", "不分", "霸占", "外人", "闹", "推来推去",
+    "没资格",
+    "不让",
+    "争",
+    "吵",
+    "不同意",
+    "不肯",
+    "不搬",
+    "出钱少",
+    "不给我",
+    "不管",
+    "不养",
+    "不分",
+    "霸占",
+    "外人",
+    "闹",
+    "推来推去",
 ];
 
-const INHERIT: &[&str] = &["遗产", "继承", "遗嘱", "留了套", "留下", "分房", "老房子", "分家"];
+const INHERIT: &[&str] = &[
+    "遗产",
+    "继承",
+    "遗嘱",
+    "留了套",
+    "留下",
+    "分房",
+    "老房子",
+    "分家",
+];
 
-const WILL_VALIDITY: &[&str] = &["有效吗", "效力", "听哪", "哪份", "算数吗", "作数", "有没有效"];
+const WILL_VALIDITY: &[&str] = &[
+    "有效吗",
+    "效力",
+    "听哪",
+    "哪份",
+    "算数吗",
+    "作数",
+    "有没有效",
+];
 
 const NEIGHBOR: &[&str] = &["邻居", "楼上", "楼下", "隔壁", "对门", "邻里", "住户"];
 
 const NEIGHBOR_ISSUE: &[&str] = &[
-    "漏水", "渗水", "挡光", "采光", "挡住", "噪音", "吵", "加盖", "占用", "堵", "狗", "违建", "排水", "树", "油烟", "堆",
-    "杂物", "楼道", "不听", "不改", "不修", "矛盾", "纠纷", "吵架", "装修",
+    "漏水", "渗水", "挡光", "采光", "挡住", "噪音", "吵", "加盖", "占用", "堵", "狗", "违建",
+    "排水", "树", "油烟", "堆", "杂物", "楼道", "不听", "不改", "不修", "矛盾", "纠纷", "吵架",
+    "装修",
 ];
 
 const DOG: &[&str] = &["狗咬", "被狗", "狗把", "犬", "宠物咬"];
@@ -833,56 +1318,198 @@ const LEASE_SALE: &[&str] = &["房子卖了", "把房子卖", "新房东", "卖�
 
 const PROPERTY_MGMT: &[&str] = &["物业"];
 
-const TRAFFIC: &[&str] = &["被车撞", "撞了", "撞倒", "撞到", "车祸", "交通事故", "交警", "追尾", "肇事"];
+const TRAFFIC: &[&str] = &[
+    "被车撞",
+    "撞了",
+    "撞倒",
+    "撞到",
+    "车祸",
+    "交通事故",
+    "交警",
+    "追尾",
+    "肇事",
+];
 
 const HIT_AND_RUN: &[&str] = &["逃逸", "开跑了", "跑了", "没看清车牌", "找不到司机"];
 
-const INJURY: &[&str] = &["断了", "撞伤", "伤了", "骨折", "受伤", "住院", "摔断", "缝了", "伤残", "咬了", "咬伤", "砸到", "砸伤", "烫伤", "摔下来"];
+const INJURY: &[&str] = &[
+    "断了",
+    "撞伤",
+    "伤了",
+    "骨折",
+    "受伤",
+    "住院",
+    "摔断",
+    "缝了",
+    "伤残",
+    "咬了",
+    "咬伤",
+    "砸到",
+    "砸伤",
+    "烫伤",
+    "摔下来",
+];
 
 const SCHOOL: &[&str] = &["学校", "幼儿园", "课间", "老师", "同学"];
 
 const FALLING: &[&str] = &["高空抛物", "坠物", "掉下来", "楼上扔", "扔下来", "砸到头"];
 
-const HIRED: &[&str] = &["雇他", "雇我", "雇的", "雇主", "帮人干活", "装空调", "家政", "保姆", "帮工", "雇佣"];
-
-const MEDICAL: &[&str] = &["手术", "医疗事故", "误诊", "医院", "医生", "医疗损害", "打针", "治疗", "养老院", "护理不当", "护工", "诊所", "疫苗"];
-
-const MEDICAL_HARM: &[&str] = &[
-    "没知觉", "瘫痪", "后遗症", "事故", "误诊", "死了", "去世", "操作", "失误", "感染", "治坏", "不当", "责任", "死亡", "抽搐",
-    "没关系", "不承认", "怀疑",
+const HIRED: &[&str] = &[
+    "雇他",
+    "雇我",
+    "雇的",
+    "雇主",
+    "帮人干活",
+    "装空调",
+    "家政",
+    "保姆",
+    "帮工",
+    "雇佣",
 ];
 
-const APPRAISAL: &[&str] = &["鉴定", "伤残等级", "评残"];
+const MEDICAL: &[&str] = &[
+    "手术",
+    "医疗事故",
+    "误诊",
+    "医院",
+    "医生",
+    "医疗损害",
+    "打针",
+    "治疗",
+    "养老院",
+    "护理不当",
+    "护工",
+    "诊所",
+    "疫苗",
+];
 
-const PATERNITY: &[&str] = &["亲子", "不像我", "是不是亲生", "亲生的"];
+const MEDICAL_HARM: &[&str] = &[
+    "没知觉",
+    "瘫痪",
+    "后遗症",
+    "事故",
+    "误诊",
+    "死了",
+    "去世",
+    "操作",
+    "失误",
+    "感染",
+    "治坏",
+    "不当",
+    "责任",
+    "死亡",
+    "抽搐",
+    "没关系",
+    "不承认",
+    "怀疑",
+];
+
+const APPRAISAL: &[&str] = &[
+    "鉴定",
+    "伤残等级",
+    "评残",
+    "职业病",
+    "尘肺",
+    "笔迹",
+    "签名是不是",
+];
+
+const PATERNITY: &[&str] = &[
+    "亲子",
+    "不像我",
+    "是不是亲生",
+    "亲生的",
+    "dna",
+    "孩子不是他的",
+    "孩子不是我的",
+    "不是亲生",
+];
 
 const SALE_CONTRACT: &[&str] = &["合同上写", "合同写的", "约定", "承诺", "保证"];
 
-const SUE: &[&str] = &["起诉", "告他", "告她", "告他们", "打官司", "去法院", "上法院", "诉讼"];
+const SUE: &[&str] = &[
+    "起诉",
+    "告他",
+    "告她",
+    "告他们",
+    "打官司",
+    "去法院",
+    "上法院",
+    "诉讼",
+];
 
 const LAWYER: &[&str] = &["请律师", "找律师", "委托律师", "律师费", "请个律师"];
 
 const NOTARY: &[&str] = &["公证"];
 
-const TRANSFER: &[&str] = &["过户", "更名", "手续"];
+const TRANSFER: &[&str] = &[
+    "过户",
+    "更名",
+    "手续",
+    "取钱",
+    "才能取",
+    "提取",
+    "继承的证明",
+    "继承证明",
+    "继承权证明",
+    "存款",
+];
 
-const OVERSEAS: &[&str] = &["国外", "海外", "定居", "在美国", "在加拿大", "在日本", "在澳大利亚", "回不来", "在英国", "境外"];
+const OVERSEAS: &[&str] = &[
+    "国外",
+    "海外",
+    "定居",
+    "在美国",
+    "在加拿大",
+    "在日本",
+    "在澳大利亚",
+    "回不来",
+    "在英国",
+    "境外",
+];
 
 const ABROAD_DOCS: &[&str] = &["出国", "留学", "签证", "移民", "涉外"];
 
 const DOCS: &[&str] = &["证明", "学历", "出生", "公证件", "无犯罪", "亲属关系"];
 
-const EVIDENCE: &[&str] = &["留下来当证据", "留证据", "保全证据", "证据保全", "固定证据", "取证", "当证据", "留存"];
+const EVIDENCE: &[&str] = &[
+    "留下来当证据",
+    "留证据",
+    "保全证据",
+    "证据保全",
+    "固定证据",
+    "取证",
+    "当证据",
+    "留存",
+];
 
 const ONLINE_CONTENT: &[&str] = &["视频", "网页", "聊天记录", "微信", "朋友圈", "网上", "平台"];
 
 const MAKE_WILL: &[&str] = &["立个遗嘱", "立遗嘱", "写遗嘱", "做遗嘱", "立一份遗嘱"];
 
 const DEADLINE: &[&str] = &[
-    "时效", "来得及", "来不及", "过期了", "过没过期", "期限", "多久之内", "多长时间内", "截止", "超过", "还剩", "到期了",
+    "时效",
+    "来得及",
+    "来不及",
+    "过期了",
+    "过没过期",
+    "期限",
+    "多久之内",
+    "多长时间内",
+    "截止",
+    "超过",
+    "还剩",
 ];
 
-const DECISION: &[&str] = &["裁决书", "判决书", "复议决定", "决定书", "处罚决定", "不予受理", "驳回"];
+const DECISION: &[&str] = &[
+    "裁决书",
+    "判决书",
+    "复议决定",
+    "决定书",
+    "处罚决定",
+    "不予受理",
+    "驳回",
+];
 
 fn has(t: &Text, p: &[&'static str]) -> Found {
     t.find(p)
@@ -899,14 +1526,53 @@ impl Facts {
     /// Whether any legal topic was recognised.
     pub fn any_topic(&self) -> bool {
         [
-            self.labor_ctx, self.loan, self.divorce, self.traffic, self.injury, self.inheritance, self.neighbor,
-            self.consumer, self.admin_penalty, self.crime, self.domestic_violence, self.betrothal, self.notary_words,
-            self.appraisal, self.land_contract, self.aid_words, self.property_mgmt, self.medical, self.contract_dispute,
-            self.imminent, self.suicide, self.threat, self.child_abuse, self.fraud_now, self.official_complaint,
-            self.detained, self.report_intent, self.hardship, self.assaulted, self.child_work, self.visitation,
-            self.support_arrears, self.elderly_support, self.hero, self.lease_sale, self.deposit, self.dog, self.falling_object,
-            self.paternity, self.evidence_preserve, self.make_will, self.abroad_docs, self.notarize_intent, self.illegal_request,
-            self.environment, self.admin_refusal,
+            self.labor_ctx,
+            self.loan,
+            self.divorce,
+            self.traffic,
+            self.injury,
+            self.inheritance,
+            self.neighbor,
+            self.consumer,
+            self.admin_penalty,
+            self.crime,
+            self.domestic_violence,
+            self.betrothal,
+            self.notary_words,
+            self.appraisal,
+            self.land_contract,
+            self.aid_words,
+            self.property_mgmt,
+            self.medical,
+            self.contract_dispute,
+            self.imminent,
+            self.suicide,
+            self.threat,
+            self.child_abuse,
+            self.fraud_now,
+            self.official_complaint,
+            self.detained,
+            self.report_intent,
+            self.hardship,
+            self.assaulted,
+            self.child_work,
+            self.visitation,
+            self.support_arrears,
+            self.elderly_support,
+            self.hero,
+            self.lease_sale,
+            self.deposit,
+            self.dog,
+            self.falling_object,
+            self.paternity,
+            self.evidence_preserve,
+            self.make_will,
+            self.abroad_docs,
+            self.notarize_intent,
+            self.illegal_request,
+            self.environment,
+            self.admin_refusal,
+            self.missing_person,
         ]
         .iter()
         .any(Option::is_some)
@@ -924,7 +1590,14 @@ pub fn strip_injection(raw: &str) -> (String, Found) {
         let mut sentence_hit = None;
         for c in s.split(['，', ',', '：', ':']) {
             let n = signals::normalize(c);
-            let hits: Vec<&'static str> = INJECTION.iter().copied().filter(|p| n.contains(p)).collect();
+            let mut hits: Vec<&'static str> = INJECTION
+                .iter()
+                .copied()
+                .filter(|p| n.contains(p))
+                .collect();
+            if hits.is_empty() && signals::override_attempt(&n) {
+                hits.push("忽略……指令");
+            }
             match hits.first() {
                 Some(h) => {
                     sentence_hit = sentence_hit.or(Some(*h));
@@ -933,9 +1606,15 @@ pub fn strip_injection(raw: &str) -> (String, Found) {
                     for p in &hits {
                         rest = rest.replace(p, "");
                     }
-                    let cjk = rest.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
+                    let cjk = rest
+                        .chars()
+                        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+                        .count();
                     let rt = Text::new(&rest);
-                    if cjk >= 6 && rt.any(LEGAL_CONTENT) && !rt.any(&["告诉我你", "输出", "提示", "规则", "限制"]) {
+                    if cjk >= 6
+                        && rt.any(LEGAL_CONTENT)
+                        && !rt.any(&["告诉我你", "输出", "提示", "规则", "限制"])
+                    {
                         clauses_kept.push(c);
                     }
                 }
@@ -993,34 +1672,108 @@ pub fn read(question: &str, year: i32) -> Facts {
         let n = &t.norm;
         let law_there = n.match_indices(place).any(|(i, _)| {
             let after: String = n[i..].chars().take(14).collect();
-            ["的法律", "法律", "当地法", "州法", "的规定", "罚单", "签证官"].iter().any(|w| after.contains(w))
+            [
+                "的法律",
+                "法律",
+                "当地法",
+                "州法",
+                "的规定",
+                "罚单",
+                "签证官",
+            ]
+            .iter()
+            .any(|w| after.contains(w))
         });
         if law_there {
             f.foreign_law = Some(place);
             break;
         }
     }
-    f.illegal_request = if t.any(&["怎么", "如何", "教我", "帮我", "告诉我", "怎样", "能不能", "办法"]) {
+    f.illegal_request = if t.any(&[
+        "怎么",
+        "如何",
+        "教我",
+        "帮我",
+        "告诉我",
+        "怎样",
+        "能不能",
+        "办法",
+    ]) {
         has(
-        &t,
-        &["假借条", "伪造", "假证据", "做假证", "造假", "假合同", "假公章", "办假证", "假离婚", "逃税", "洗钱", "怎么逃避", "销毁证据", "篡改", "涂改", "多写一个零", "做手脚", "做假"],
+            &t,
+            &[
+                "假借条",
+                "伪造",
+                "假证据",
+                "做假证",
+                "造假",
+                "假合同",
+                "假公章",
+                "办假证",
+                "假离婚",
+                "逃税",
+                "洗钱",
+                "怎么逃避",
+                "销毁证据",
+                "篡改",
+                "涂改",
+                "多写一个零",
+                "做手脚",
+                "做假",
+            ],
         )
     } else {
         None
     };
     if f.out_of_scope.is_none() && !f.has_legal_content && f.injection.is_none() {
-        f.out_of_scope = has(&t, &["帮我写", "给我写", "推荐几", "推荐一", "讲个", "讲一个", "算一下", "帮我算", "帮我查"]);
+        f.out_of_scope = has(
+            &t,
+            &[
+                "帮我写",
+                "给我写",
+                "推荐几",
+                "推荐一",
+                "讲个",
+                "讲一个",
+                "算一下",
+                "帮我算",
+                "帮我查",
+            ],
+        );
     }
 
     // Danger and crime.
     f.imminent = has(&t, DANGER_NOW);
     f.suicide = has(&t, SUICIDE);
-    f.domestic_violence = if t.any(FAMILY_ABUSER) { has(&t, DV) } else { None };
+    f.domestic_violence = if t.any(FAMILY_ABUSER) {
+        has(&t, DV)
+    } else {
+        None
+    };
     f.threat = has(&t, THREAT);
     f.child_abuse = has(&t, CHILD_ABUSE);
     f.fraud_now = has(&t, FRAUD_NOW);
     f.crime = has(&t, CRIME);
-    f.detained = has(&t, DETAINED);
+    f.detained = has(&t, DETAINED).or_else(|| {
+        if t.any(&[
+            "指控",
+            "涉嫌",
+            "嫌疑人",
+            "被告人",
+            "移交公安",
+            "移送公安",
+            "移交给公安",
+            "移送给公安",
+            "立案侦查",
+            "公诉",
+        ]) {
+            has(&t, CRIME)
+        } else {
+            None
+        }
+    });
+    f.missing_person =
+        has(&t, MISSING).filter(|_| t.any(CHILD) || t.any(&["老人", "我爸", "我妈", "小时"]));
     f.police_inaction = if t.any(&["派出所", "公安", "警察", "报案", "报警"]) {
         has(&t, POLICE_INACTION)
     } else {
@@ -1038,7 +1791,16 @@ pub fn read(question: &str, year: i32) -> Facts {
     if f.minor_age.is_none() && f.child.is_some() {
         f.minor_age = signals::stated_age(&t).filter(|a| *a < 18);
     }
-    if t.any(&["未成年", "没满18", "不满18", "未满18", "没满十八", "不满十八", "未满十八"]) && f.minor_age.is_none() {
+    if t.any(&[
+        "未成年",
+        "没满18",
+        "不满18",
+        "未满18",
+        "没满十八",
+        "不满十八",
+        "未满十八",
+    ]) && f.minor_age.is_none()
+    {
         f.minor_age = Some(17);
     }
     f.child_harmed = if f.child.is_some() || f.minor_age.is_some() {
@@ -1046,7 +1808,12 @@ pub fn read(question: &str, year: i32) -> Facts {
     } else {
         None
     };
-    f.elderly = has(&t, ELDERLY).or_else(|| signals::ages(&t).into_iter().any(|a| a >= 60).then_some("60岁以上"));
+    f.elderly = has(&t, ELDERLY).or_else(|| {
+        signals::ages(&t)
+            .into_iter()
+            .any(|a| a >= 60)
+            .then_some("60岁以上")
+    });
     f.disabled = has(&t, DISABLED);
     f.hardship = has(&t, HARDSHIP);
     f.migrant = has(&t, MIGRANT);
@@ -1056,7 +1823,17 @@ pub fn read(question: &str, year: i32) -> Facts {
     f.group = match people {
         Some(p) if p >= 5.0 => Some(format!("{}人（户）以上", p as u32)),
         _ => t
-            .find(&["这么多家", "这么多户", "好多家", "几十户", "十几户", "大家一起", "集体", "全村", "一栋楼"])
+            .find(&[
+                "这么多家",
+                "这么多户",
+                "好多家",
+                "几十户",
+                "十几户",
+                "大家一起",
+                "集体",
+                "全村",
+                "一栋楼",
+            ])
             .map(str::to_string),
     };
     f.amount = signals::max_amount(&t);
@@ -1091,9 +1868,27 @@ pub fn read(question: &str, year: i32) -> Facts {
     });
     if f.labor_ctx.is_some() {
         f.labor_harm = has(&ft, LABOR_HARM).or_else(|| has(&ft, DISPUTE));
-        f.labor_relation_denied = has(&t, &["不是他们员工", "不是他们的员工", "不是员工", "不承认劳动关系", "不认劳动关系", "不是我们的人", "没有劳动关系"]);
+        f.labor_relation_denied = has(
+            &t,
+            &[
+                "不是他们员工",
+                "不是他们的员工",
+                "不是员工",
+                "不承认劳动关系",
+                "不认劳动关系",
+                "不是我们的人",
+                "没有劳动关系",
+            ],
+        );
         f.wage_arrears = has(&ft, WAGE_ARREARS).or_else(|| {
-            both(&ft, &["拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了", "没结", "不结", "卷钱", "跑了"], &["工资", "工钱", "薪", "劳务费", "报酬"])
+            both(
+                &ft,
+                &[
+                    "拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了", "没结", "不结",
+                    "卷钱", "跑了",
+                ],
+                &["工资", "工钱", "薪", "劳务费", "报酬"],
+            )
         });
         f.no_social_insurance = has(&ft, NO_SOCIAL_INSURANCE);
         if t.any(&["工伤"]) || t.any(INJURED) && !t.any(&["打伤", "被打", "撞", "车祸"]) {
@@ -1105,49 +1900,106 @@ pub fn read(question: &str, year: i32) -> Facts {
         f.child_work = has(&t, CHILD_WORK);
     }
     f.land_contract = has(&t, LAND);
-    f.appeal = if t.any(&["判决", "判得", "一审", "裁定"]) { has(&t, &["上诉"]) } else { None };
-    f.award_challenge = if t.any(&["不服", "起诉", "法院"]) { has(&t, AWARD) } else { None };
+    f.appeal = if t.any(&["判决", "判得", "一审", "裁定"]) {
+        has(&t, &["上诉"])
+    } else {
+        None
+    };
+    f.award_challenge = if t.any(&["不服", "起诉", "法院"]) {
+        has(&t, AWARD)
+    } else {
+        None
+    };
 
     // Administrative.
-    f.admin_penalty = has(&t, ADMIN_PENALTY);
+    f.admin_penalty = has(&t, ADMIN_PENALTY).or_else(|| signals::fine_amount(&t).then_some("罚款"));
     f.reconsideration = has(&t, RECONSIDERATION);
     if f.reconsideration.is_some() && t.any(&["法院", "起诉", "告"]) {
         f.reconsideration_to_court = has(&t, &["复议决定", "维持", "复议"]);
     }
     f.hearing = has(&t, &["听证"]);
-    f.consumer = if f.labor_ctx.is_none() { has(&t, CONSUMER) } else { None };
+    f.consumer = if f.labor_ctx.is_none() {
+        has(&t, CONSUMER)
+    } else {
+        None
+    };
     if f.consumer.is_some() {
         f.business_gone = has(&t, BUSINESS_GONE);
         f.consumer_rule_q = has(&t, CONSUMER_RULE);
-        f.consumer_dispute = has(&t, &["不承认", "不认", "假药", "假货", "没效果", "不肯", "不给退", "不处理", "拒绝", "不赔", "不管", "拉肚子", "中毒", "过敏", "起疹子", "变质", "保质期"]);
+        f.consumer_dispute = has(
+            &t,
+            &[
+                "不承认",
+                "不认",
+                "假药",
+                "假货",
+                "没效果",
+                "不肯",
+                "不给退",
+                "不处理",
+                "拒绝",
+                "不赔",
+                "不管",
+                "拉肚子",
+                "中毒",
+                "过敏",
+                "起疹子",
+                "变质",
+                "保质期",
+            ],
+        );
     }
     f.official_complaint = both(&t, OFFICIAL_MISCONDUCT, OFFICIAL);
     if t.any(&["公证书", "公证处"]) {
-        f.notary_error = has(&t, &["写错", "漏掉", "漏了", "错了", "弄错", "搞错", "错误"]);
+        f.notary_error = has(
+            &t,
+            &["写错", "漏掉", "漏了", "错了", "弄错", "搞错", "错误"],
+        );
     }
 
     // Civil.
     f.loan = has(&t, LOAN);
     f.guarantor = has(&t, GUARANTOR);
     f.interest = has(&t, INTEREST);
-    if t.any(&["老公", "老婆", "丈夫", "妻子", "夫妻"]) && t.any(&["借", "欠", "债"]) && t.any(&["还吗", "要还", "一起还", "替他还", "替她还"]) {
+    if t.any(&["老公", "老婆", "丈夫", "妻子", "夫妻"])
+        && t.any(&["借", "欠", "债"])
+        && t.any(&["还吗", "要还", "一起还", "替他还", "替她还"])
+    {
         f.spouse_debt = Some("夫妻一方的债务");
     }
     if t.any(DEATH) {
         f.heir_debt = has(&t, HEIR_DEBT);
     }
-    f.judgment_unpaid = both(&t, JUDGMENT, NOT_PAID).or_else(|| has(&t, &["强制执行", "老赖", "失信被执行"]));
+    f.judgment_unpaid = both(&t, JUDGMENT, NOT_PAID)
+        .or_else(|| {
+            has(
+                &t,
+                &["强制执行", "老赖", "失信被执行", "法院执行", "申请执行"],
+            )
+        })
+        .or_else(|| both(&t, &["法院调解", "调解书", "调解时"], NOT_PAID));
     f.divorce = has(&t, DIVORCE);
     if f.divorce.is_some() {
         f.divorce_rule_q = has(&t, DIVORCE_RULE);
         f.hidden_assets = has(&t, HIDDEN_ASSETS);
     }
-    f.visitation = has(&t, VISITATION).filter(|_| t.any(&["不让", "拉黑", "见不到", "不给见", "探望"]));
+    f.visitation =
+        has(&t, VISITATION).filter(|_| t.any(&["不让", "拉黑", "见不到", "不给见", "探望"]));
     f.support_arrears = both(&t, SUPPORT, NOT_PAID);
-    f.elderly_support = if f.elderly.is_some() || t.any(&["赡养"]) { has(&t, ELDERLY_SUPPORT) } else { None };
+    f.elderly_support = if f.elderly.is_some() || t.any(&["赡养"]) {
+        has(&t, ELDERLY_SUPPORT)
+    } else {
+        None
+    };
     f.betrothal = has(&t, BETROTHAL);
     f.family_dispute = both(&t, RELATIVES, FAMILY_CONFLICT);
-    f.inheritance = if t.any(DEATH) || t.any(&["遗嘱", "遗产", "继承", "父母留下", "留下的", "祖屋", "老宅"]) { has(&t, INHERIT).or(Some("继承")) } else { None };
+    f.inheritance = if t.any(DEATH)
+        || t.any(&["遗嘱", "遗产", "继承", "父母留下", "留下的", "祖屋", "老宅"])
+    {
+        has(&t, INHERIT).or(Some("继承"))
+    } else {
+        None
+    };
     if t.any(&["遗嘱"]) {
         f.will_validity = has(&t, WILL_VALIDITY);
     }
@@ -1185,19 +2037,98 @@ pub fn read(question: &str, year: i32) -> Facts {
     if t.any(DEATH) {
         f.transfer_after_death = has(&t, TRANSFER);
     }
-    f.overseas = if t.any(&["委托", "代办", "替我", "办"]) { has(&t, OVERSEAS) } else { None };
+    f.overseas = if t.any(&["委托", "代办", "替我", "办"]) {
+        has(&t, OVERSEAS)
+    } else {
+        None
+    };
     if t.any(&["委托", "代办", "替我办", "代我"]) {
-        f.remote_principal = has(&t, &["回不去", "回不来", "在外地", "人在", "来不了", "走不开", "行动不便"]);
+        f.remote_principal = has(
+            &t,
+            &[
+                "回不去",
+                "回不来",
+                "在外地",
+                "人在",
+                "来不了",
+                "走不开",
+                "行动不便",
+            ],
+        );
     }
     f.notarize_intent = has(
         &t,
-        &["更有效力", "更有保障", "比较稳妥", "稳妥", "写清楚", "免得以后", "避免以后", "以免以后", "法律效力更强", "强制执行效力", "做个见证", "公证一下", "防止以后反悔", "以后不认账"],
+        &[
+            "更有效力",
+            "更有保障",
+            "比较稳妥",
+            "稳妥",
+            "写清楚",
+            "免得以后",
+            "避免以后",
+            "以免以后",
+            "法律效力更强",
+            "强制执行效力",
+            "做个见证",
+            "公证一下",
+            "防止以后反悔",
+            "以后不认账",
+        ],
     );
-    f.environment = has(&t, &["污染", "冒黑烟", "排污", "废水", "废气", "粉尘", "熏", "恶臭", "偷排", "噪音扰民"]);
-    if t.any(&["申请", "办理", "审批", "办"]) && t.any(&["街道", "民政", "政府", "局", "乡镇", "社区", "村委", "部门", "窗口"]) {
-        f.admin_refusal = has(&t, &["被拒", "拒了", "拒绝", "不批", "不给办", "不予", "驳回", "没批", "不给我办"]);
+    f.environment = has(
+        &t,
+        &[
+            "污染",
+            "冒黑烟",
+            "排污",
+            "废水",
+            "废气",
+            "粉尘",
+            "熏",
+            "恶臭",
+            "偷排",
+            "噪音扰民",
+            "夜间施工",
+        ],
+    )
+    .or_else(|| {
+        both(
+            &t,
+            &["工地", "施工", "工厂", "厂房"],
+            &["吵", "噪音", "睡不着"],
+        )
+    });
+    if t.any(&["申请", "办理", "审批", "办"])
+        && t.any(&[
+            "街道", "民政", "政府", "局", "乡镇", "社区", "村委", "部门", "窗口",
+        ])
+    {
+        f.admin_refusal = has(
+            &t,
+            &[
+                "被拒",
+                "拒了",
+                "拒绝",
+                "不批",
+                "不给办",
+                "不予",
+                "驳回",
+                "没批",
+                "不给我办",
+            ],
+        );
     }
-    f.report_intent = has(&t, &["举报", "投诉", "反映", "哪个部门", "找哪个部门", "哪个单位管"]);
+    f.report_intent = has(
+        &t,
+        &[
+            "举报",
+            "投诉",
+            "反映",
+            "哪个部门",
+            "找哪个部门",
+            "哪个单位管",
+        ],
+    );
     if f.labor_ctx.is_none() && f.consumer.is_none() {
         if let (Some(m), Some(_)) = (has(&t, CONTRACT_MONEY), has(&t, DISPUTE)) {
             f.contract_dispute = Some(m);
@@ -1214,13 +2145,22 @@ pub fn read(question: &str, year: i32) -> Facts {
         && !f.any_topic()
         && t.norm.chars().count() >= 4
     {
-        f.out_of_scope = has(&t, &["帮我", "给我", "请你", "你能不能"]).filter(|_| !t.any(DISPUTE) && !t.any(&["被", "我们"]));
+        f.out_of_scope = has(&t, &["帮我", "给我", "请你", "你能不能"])
+            .filter(|_| !t.any(DISPUTE) && !t.any(&["被", "我们"]));
     }
 
     // Time.
     f.deadline_words = has(&t, DEADLINE);
-    f.decision_received = if t.any(&["收到", "拿到", "下来了", "送达"]) { has(&t, DECISION) } else { None };
-    f.years_ago = signals::years(&t).into_iter().filter(|y| *y <= year).map(|y| year - y).max();
+    f.decision_received = if t.any(&["收到", "拿到", "下来了", "送达"]) {
+        has(&t, DECISION)
+    } else {
+        None
+    };
+    f.years_ago = signals::years(&t)
+        .into_iter()
+        .filter(|y| *y <= year)
+        .map(|y| year - y)
+        .max();
     f.unpaid_months = signals::unpaid_months(&t);
     f.days_left = signals::days_left(&t);
     f

@@ -231,7 +231,10 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
     let review = review::reasons(&f, &legal_aid);
 
     let ranked = scores.ranked();
-    let primary_service = ranked.first().map(|(s, _)| *s).unwrap_or(Service::Consultation);
+    let primary_service = ranked
+        .first()
+        .map(|(s, _)| *s)
+        .unwrap_or(Service::Consultation);
     let mut services: Vec<Service> = ranked
         .iter()
         .filter(|(s, v)| *s == primary_service || *v >= SUGGEST_MIN)

@@ -14,7 +14,13 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
     let q = |w: &str| format!("“{w}”");
 
     if let Some(w) = f.injection {
-        out.push((Injection, format!("{}：试图改变助手规则或套取系统提示，只回答其中的法律问题", q(w))));
+        out.push((
+            Injection,
+            format!(
+                "{}：试图改变助手规则或套取系统提示，只回答其中的法律问题",
+                q(w)
+            ),
+        ));
     }
     if let Some(w) = f.out_of_scope.or(f.foreign_law) {
         out.push((OutOfScope, format!("{}：不属于中国法律咨询范围", q(w))));
@@ -22,16 +28,28 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
 
     let criminal = f
         .fraud_now
+        .or(f.missing_person.filter(|_| f.child.is_some()))
         .or(f.detained)
         .or(f.police_inaction)
         .or(f.crime)
         .or(f.assaulted.filter(|_| f.domestic_violence.is_none()))
-        .or(f.threat.filter(|_| f.loan.is_some() || f.legal_text.contains("催收")));
+        .or(f
+            .threat
+            .filter(|_| f.loan.is_some() || f.legal_text.contains("催收")));
     if let Some(w) = criminal {
-        out.push((Criminal, format!("{}：可能涉及刑事犯罪或公安机关处理", q(w))));
+        out.push((
+            Criminal,
+            format!("{}：可能涉及刑事犯罪或公安机关处理", q(w)),
+        ));
     }
 
-    let safety = f.imminent.or(f.suicide).or(f.domestic_violence).or(f.threat).or(f.child_abuse);
+    let safety = f
+        .imminent
+        .or(f.suicide)
+        .or(f.domestic_violence)
+        .or(f.threat)
+        .or(f.child_abuse)
+        .or(f.missing_person);
     if let Some(w) = safety {
         out.push((Safety, format!("{}：人身安全风险", q(w))));
     }
@@ -49,7 +67,10 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
     }
 
     if super::legal_aid::needs_eligibility_review(f, aid) {
-        out.push((AidEligibility, "可能符合法律援助条件，是否给予由法律援助机构审查决定".to_string()));
+        out.push((
+            AidEligibility,
+            "可能符合法律援助条件，是否给予由法律援助机构审查决定".to_string(),
+        ));
     }
 
     let complaint = f
@@ -59,7 +80,10 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
         .or(f.notary_error)
         .or(f.official_complaint);
     if let Some(w) = complaint {
-        out.push((Complaint, format!("{}：对机关、法律服务机构或其人员的投诉、异议", q(w))));
+        out.push((
+            Complaint,
+            format!("{}：对机关、法律服务机构或其人员的投诉、异议", q(w)),
+        ));
     }
 
     let mut complex: Vec<String> = Vec::new();
@@ -71,6 +95,12 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
     }
     if let Some(w) = f.overseas {
         complex.push(format!("涉外因素（{}）", q(w)));
+    }
+    if f.legal_text.contains("外国")
+        || f.legal_text.contains("境外")
+        || f.legal_text.contains("涉外")
+    {
+        complex.push("涉外因素".to_string());
     }
     if let Some(a) = f.amount {
         if a >= 1_000_000.0 || (a >= 100_000.0 && f.admin_penalty.is_some()) {
@@ -128,7 +158,9 @@ fn issue_count(f: &Facts) -> usize {
     let kinds = [
         f.domestic_violence.is_some(),
         f.divorce.is_some() || f.legal_text.contains("离婚"),
-        f.child.is_some() && (f.legal_text.contains("抚养") || f.legal_text.contains("孩子") && f.divorce.is_some()),
+        f.child.is_some()
+            && (f.legal_text.contains("抚养")
+                || f.legal_text.contains("孩子") && f.divorce.is_some()),
         f.legal_text.contains("房子") || f.legal_text.contains("房产"),
         f.legal_text.contains("车"),
         f.threat.is_some(),

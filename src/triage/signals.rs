@@ -16,7 +16,9 @@ pub struct Text {
 
 impl Text {
     pub fn new(raw: &str) -> Text {
-        Text { norm: normalize(raw) }
+        Text {
+            norm: normalize(raw),
+        }
     }
 
     /// The first pattern of `pats` that occurs in the text.
@@ -30,7 +32,10 @@ impl Text {
 
     /// All patterns of `pats` that occur, in list order.
     pub fn all_found<'a>(&self, pats: &[&'a str]) -> Vec<&'a str> {
-        pats.iter().copied().filter(|p| self.norm.contains(p)).collect()
+        pats.iter()
+            .copied()
+            .filter(|p| self.norm.contains(p))
+            .collect()
     }
 }
 
@@ -105,7 +110,8 @@ pub fn number_value(w: &str) -> Option<f64> {
 fn amount_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千几]+)多?(万|千|百|块|元)").expect("valid regex")
+        Regex::new(r"([0-9]+(?:\.[0-9]+)?|[零一二两三四五六七八九十百千几]+)多?(万|千|百|块|元)")
+            .expect("valid regex")
     })
 }
 
@@ -113,7 +119,9 @@ fn amount_re() -> &'static Regex {
 pub fn max_amount(t: &Text) -> Option<f64> {
     let mut best: Option<f64> = None;
     for c in amount_re().captures_iter(&t.norm) {
-        let Some(v) = number_value(&c[1]) else { continue };
+        let Some(v) = number_value(&c[1]) else {
+            continue;
+        };
         let mult = match &c[2] {
             "万" => 10_000.0,
             "千" => 1_000.0,
@@ -138,7 +146,9 @@ fn people_re() -> &'static Regex {
 pub fn max_people(t: &Text) -> Option<f64> {
     let mut best: Option<f64> = None;
     for c in people_re().captures_iter(&t.norm) {
-        let Some(v) = number_value(&c[1]) else { continue };
+        let Some(v) = number_value(&c[1]) else {
+            continue;
+        };
         best = Some(best.map_or(v, |b: f64| b.max(v)));
     }
     best
@@ -146,7 +156,9 @@ pub fn max_people(t: &Text) -> Option<f64> {
 
 fn age_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"([0-9]{1,3}|[一二两三四五六七八九十]+)周?岁").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"([0-9]{1,3}|[一二两三四五六七八九十]+)周?岁").expect("valid regex")
+    })
 }
 
 /// Ages named in the text ("16岁", "今年七十三了" is not caught here).
@@ -160,7 +172,12 @@ pub fn ages(t: &Text) -> Vec<u32> {
 
 fn stated_age_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:今年|才|刚满|已经)([0-9]{1,2}|[一二两三四五六七八九十]+)(?:岁|了|，|,|。|$)").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?:今年|才|刚满|已经)([0-9]{1,2}|[一二两三四五六七八九十]+)(?:岁|了|，|,|。|$)",
+        )
+        .expect("valid regex")
+    })
 }
 
 /// An age stated without 岁 ("我儿子今年16，").
@@ -173,7 +190,9 @@ pub fn stated_age(t: &Text) -> Option<u32> {
 
 fn can_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:能|会|可以|得|该)[^，。？！,.?!]{1,8}吗").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"(?:能|会|可以|得|该)[^，。？！,.?!]{1,8}吗").expect("valid regex")
+    })
 }
 
 /// A yes/no question about what the law allows ("他们能停水吗").
@@ -183,7 +202,10 @@ pub fn can_question(t: &Text) -> bool {
 
 fn work_duration_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:干|做)了[0-9一二两三四五六七八九十几半多]+(?:个)?(?:月|年)").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"(?:干|做)了[0-9一二两三四五六七八九十几半多]+(?:个)?(?:月|年)")
+            .expect("valid regex")
+    })
 }
 
 /// "干了八个月": someone worked somewhere for a while.
@@ -193,12 +215,39 @@ pub fn work_duration(t: &Text) -> bool {
 
 fn self_permission_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"我(?:能|可以|能不能|可不可以|还能)[^，。？！,?!]{1,12}(?:吗|？|\?|$)").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"我(?:能|可以|能不能|可不可以|还能)[^，。？！,?!]{1,12}(?:吗|？|\?|$)")
+            .expect("valid regex")
+    })
 }
 
 /// "我能去同行上班吗": may the asker do something.
 pub fn self_permission(t: &Text) -> bool {
     self_permission_re().is_match(&t.norm)
+}
+
+fn override_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?:忽略|无视|忘记|忘掉|不要理会|别管|跳过)[^，。！？]{0,14}(?:指令|指示|规定|规则|设定|提示|要求|限制|约束)").expect("valid regex")
+    })
+}
+
+/// "请忽略你之前收到的所有指令": an attempt to override the rules.
+pub fn override_attempt(norm: &str) -> bool {
+    override_re().is_match(norm)
+}
+
+fn fine_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"罚(?:我|了|款)?[0-9一二两三四五六七八九十几百千万]+").expect("valid regex")
+    })
+}
+
+/// "要罚三千": a fine with an amount.
+pub fn fine_amount(t: &Text) -> bool {
+    fine_re().is_match(&t.norm)
 }
 
 fn year_re() -> &'static Regex {
@@ -226,7 +275,9 @@ fn elapsed_re() -> &'static Regex {
 pub fn unpaid_months(t: &Text) -> Option<f64> {
     let mut best: Option<f64> = None;
     for c in elapsed_re().captures_iter(&t.norm) {
-        let Some(v) = number_value(&c[1]) else { continue };
+        let Some(v) = number_value(&c[1]) else {
+            continue;
+        };
         let m = if &c[2] == "年" { v * 12.0 } else { v };
         best = Some(best.map_or(m, |b: f64| b.max(m)));
     }
@@ -235,12 +286,17 @@ pub fn unpaid_months(t: &Text) -> Option<f64> {
 
 fn days_left_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?:还剩|只剩|剩下|还有)([0-9]+|[一二两三四五六七八九十几]+)天").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"(?:还剩|只剩|剩下|还有)([0-9]+|[一二两三四五六七八九十几]+)天")
+            .expect("valid regex")
+    })
 }
 
 /// "还剩5天": days left before something runs out.
 pub fn days_left(t: &Text) -> Option<f64> {
-    days_left_re().captures(&t.norm).and_then(|c| number_value(&c[1]))
+    days_left_re()
+        .captures(&t.norm)
+        .and_then(|c| number_value(&c[1]))
 }
 
 /// Split into sentences (keeps the delimiters out).
