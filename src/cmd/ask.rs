@@ -7,12 +7,7 @@ pub fn run(a: AskArgs) -> anyhow::Result<()> {
     anyhow::bail!("ask: not built yet")
 }
 
-pub fn bench(
-    data: DataArgs,
-    model: ModelArgs,
-    gen_tokens: usize,
-    runs: usize,
-) -> anyhow::Result<()> {
+pub fn bench(data: DataArgs, model: ModelArgs, gen_tokens: usize, runs: usize) -> anyhow::Result<()> {
     let _ = (data, model, gen_tokens, runs);
     anyhow::bail!("bench llm: not built yet")
 }

@@ -98,11 +98,7 @@ impl Searcher {
 
 /// Build the index for `corpus` into a fresh directory under `index_dir` and
 /// swap it in atomically.
-pub fn build_index(
-    corpus: &Corpus,
-    index_dir: &Path,
-    sources: Vec<String>,
-) -> crate::Result<IndexManifest> {
+pub fn build_index(corpus: &Corpus, index_dir: &Path, sources: Vec<String>) -> crate::Result<IndexManifest> {
     let _ = (corpus, index_dir, sources);
     todo!("search helper")
 }
