@@ -44,9 +44,9 @@ pub struct PromptBudget {
 impl Default for PromptBudget {
     fn default() -> Self {
         PromptBudget {
-            article_tokens: 700,
-            max_articles: 5,
-            article_chars: 360,
+            article_tokens: 320,
+            max_articles: 4,
+            article_chars: 240,
             history_messages: 4,
             history_chars: 300,
         }
