@@ -151,4 +151,24 @@ mod tests {
         assert_eq!(lawbench_tokens("  ", true), vec!["无内容"]);
         assert_eq!(lawbench_rouge_l("", t), 0.0);
     }
+
+    #[test]
+    fn matches_lawbench_reference_values() {
+        // Reference: LawBench's compute_rouge (python jieba 0.42 + rouge_chinese 1.0.3).
+        // hyp: 劳动者|提前|三十日|以|书面形式|通知|用人单位|，|可以|解除|劳动合同|。 (12 tokens)
+        // ref: 劳动者|可以|提前|三十日|通知|用人单位|解除|劳动合同|。 (9 tokens)
+        // LCS = 劳动者 提前 三十日 通知 用人单位 解除 劳动合同 。 = 8
+        // R = 8/9, P = 8/12, F = 2PR/(P+R+1e-8) = 0.7619047570068028
+        let f = lawbench_rouge_l(
+            "劳动者提前三十日以书面形式通知用人单位，可以解除劳动合同。",
+            "劳动者可以提前三十日通知用人单位解除劳动合同。",
+        );
+        assert!((f - 0.7619047570068028).abs() < 1e-9, "{f}");
+        // Python gives 0.5833333285503473 (29 vs 19 tokens, LCS 14).
+        let f = lawbench_rouge_l(
+            "根据《民法典》第一千零七十九条，夫妻一方要求离婚的，可以由有关组织进行调解或者直接向人民法院提起离婚诉讼。",
+            "根据民法典第1079条的规定，夫妻一方要求离婚的，可以向法院起诉。",
+        );
+        assert!((f - 0.5833333285503473).abs() < 1e-9, "{f}");
+    }
 }
