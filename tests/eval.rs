@@ -31,7 +31,11 @@ fn triage(service: Service, review: bool) -> Triage {
         services: vec![service],
         why: vec![],
         needs_review: review,
-        review_reasons: if review { vec![ReviewReason::Complex] } else { vec![] },
+        review_reasons: if review {
+            vec![ReviewReason::Complex]
+        } else {
+            vec![]
+        },
         legal_aid: Default::default(),
         referral: Default::default(),
     }
@@ -58,7 +62,10 @@ impl Pipeline for Fake {
         }
         let n: u32 = question.trim_start_matches('q').parse().unwrap_or(0);
         Ok(CaseOutput {
-            hits: vec![hit("中华人民共和国民法典", n), hit("中华人民共和国民法典", 9999)],
+            hits: vec![
+                hit("中华人民共和国民法典", n),
+                hit("中华人民共和国民法典", 9999),
+            ],
             triage: Some(triage(Service::Litigation, false)),
             answer: None,
             retrieval_ms: 1.0,
@@ -94,7 +101,10 @@ fn resume_skips_finished_cases_and_retries_failed_ones() {
     };
     let r2 = run_cases(&cases, &p, Some(&ck), false, &mut NoProgress).expect("resume");
     assert_eq!(p.calls.get(), 1, "finished cases must not run again");
-    assert_eq!(r2.iter().map(|r| r.id()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
+    assert_eq!(
+        r2.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        vec!["a", "b", "c"]
+    );
     assert!(r2.iter().all(|r| r.error.is_none()));
     assert_eq!(r2[0], r1[0], "resumed results are the recorded ones");
 
@@ -212,14 +222,26 @@ fn compare_reports_better_and_worse_cases() {
         calls: Cell::new(0),
         fail: vec!["q1"],
     };
-    let old = aggregate(RunMeta::default(), run_cases(&cases, &bad, None, false, &mut NoProgress).expect("run"), false);
-    let new = aggregate(RunMeta::default(), run_cases(&cases, &good, None, false, &mut NoProgress).expect("run"), false);
+    let old = aggregate(
+        RunMeta::default(),
+        run_cases(&cases, &bad, None, false, &mut NoProgress).expect("run"),
+        false,
+    );
+    let new = aggregate(
+        RunMeta::default(),
+        run_cases(&cases, &good, None, false, &mut NoProgress).expect("run"),
+        false,
+    );
     let c = compare::compare(&old, &new);
     assert_eq!(c.better.len(), 1);
     assert_eq!(c.better[0].id, "a");
     assert!(c.worse.is_empty());
     assert_eq!(c.unchanged, 2);
-    let mrr = c.metrics.iter().find(|m| m.name == "retrieval.mrr").expect("mrr listed");
+    let mrr = c
+        .metrics
+        .iter()
+        .find(|m| m.name == "retrieval.mrr")
+        .expect("mrr listed");
     assert!(mrr.delta().expect("delta") > 0.0);
     let back = compare::compare(&new, &old);
     assert_eq!(back.worse.len(), 1);
@@ -242,7 +264,10 @@ fn dev_set_no_llm_end_to_end() {
     assert_eq!(run.meta.measured.errors, 0);
     let v = serde_json::to_value(&run).expect("json");
     for (section, keys) in [
-        ("retrieval", &["hit_at_1", "hit_at_5", "hit_at_10", "recall_at_10", "mrr"][..]),
+        (
+            "retrieval",
+            &["hit_at_1", "hit_at_5", "hit_at_10", "recall_at_10", "mrr"][..],
+        ),
         ("triage", &["accuracy", "macro_f1", "services_recall"][..]),
         ("review", &["precision", "recall"][..]),
     ] {

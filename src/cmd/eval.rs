@@ -11,6 +11,7 @@ use lawbrain::eval::lawbench::{self, Task};
 use lawbrain::eval::results::RunMeta;
 use lawbrain::eval::run::{BrainPipeline, RetrievalPipeline};
 use lawbrain::eval::{aggregate, compare, load_cases, run_cases, write_report, EvalRun};
+use lawbrain::llm::Backend;
 use lawbrain::search::Searcher;
 use lawbrain::triage::Directory;
 
@@ -25,10 +26,25 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The model-backed consultation pipeline for the LLM metrics.
-fn open_brain(searcher: Arc<Searcher>, paths: &Paths, model: &ModelArgs) -> anyhow::Result<(Brain, String)> {
-    let _ = (searcher, paths, model);
-    anyhow::bail!("the LLM backend is not built into this lawbrain yet: run with --no-llm")
+/// The model-backed consultation pipeline for the LLM metrics. A model that
+/// cannot be loaded is an error here (an eval must not silently measure the
+/// extractive fallback).
+fn open_brain(
+    searcher: Arc<Searcher>,
+    paths: &Paths,
+    model: &ModelArgs,
+) -> anyhow::Result<(Brain, String)> {
+    let engine = super::ask::load_engine(model, &paths.cache)
+        .context("loading the model (or use --no-llm)")?;
+    let name = engine.name();
+    let backend: Arc<dyn Backend> = Arc::new(engine);
+    let brain = Brain {
+        searcher,
+        directory: Arc::new(Directory::builtin()),
+        backend: Some(backend),
+        params: super::ask::gen_params(model),
+    };
+    Ok((brain, name))
 }
 
 fn now() -> String {
@@ -48,8 +64,15 @@ fn run_eval(a: EvalRunArgs) -> anyhow::Result<()> {
     let checkpoint = match &a.report {
         Some(dir) => dir.join("checkpoint.jsonl"),
         None => {
-            let stem = cases_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            paths.data.join("eval").join("checkpoints").join(format!("{stem}-{mode}.jsonl"))
+            let stem = cases_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            paths
+                .data
+                .join("eval")
+                .join("checkpoints")
+                .join(format!("{stem}-{mode}.jsonl"))
         }
     };
     let started_at = now();
@@ -60,14 +83,21 @@ fn run_eval(a: EvalRunArgs) -> anyhow::Result<()> {
             directory: &directory,
             k: 10,
         };
-        (run_cases(&cases, &p, Some(&checkpoint), a.fresh, &mut bar)?, lawbrain::eval::Pipeline::name(&p))
+        (
+            run_cases(&cases, &p, Some(&checkpoint), a.fresh, &mut bar)?,
+            lawbrain::eval::Pipeline::name(&p),
+        )
     } else {
         let (brain, backend_name) = open_brain(searcher.clone(), &paths, &a.model)?;
         let p = BrainPipeline {
             brain: &brain,
             backend_name,
+            options: super::ask::consult_options(&a.model),
         };
-        (run_cases(&cases, &p, Some(&checkpoint), a.fresh, &mut bar)?, lawbrain::eval::Pipeline::name(&p))
+        (
+            run_cases(&cases, &p, Some(&checkpoint), a.fresh, &mut bar)?,
+            lawbrain::eval::Pipeline::name(&p),
+        )
     };
     let meta = RunMeta {
         cases_file: cases_path.display().to_string(),
@@ -105,7 +135,10 @@ fn print_summary(run: &EvalRun) {
         "triage ({} cases): accuracy {:.3}  macro-F1 {:.3}  services recall {:.3}",
         m.triage, t.accuracy, t.macro_f1, t.services_recall
     );
-    println!("review ({} cases): precision {:.3}  recall {:.3}", m.review, v.precision, v.recall);
+    println!(
+        "review ({} cases): precision {:.3}  recall {:.3}",
+        m.review, v.precision, v.recall
+    );
     for (reason, rec) in &v.per_reason {
         println!("  {reason:<16} recall {rec:.3}");
     }
@@ -150,7 +183,9 @@ fn run_lawbench(a: LawbenchArgs) -> anyhow::Result<()> {
             match first_existing(&[dir.join(name), parent.join(name)]) {
                 Some(p) => lawbench::load_status(&p)?,
                 None => {
-                    eprintln!("note: {name} not found beside the task file; scoring all items only");
+                    eprintln!(
+                        "note: {name} not found beside the task file; scoring all items only"
+                    );
                     HashMap::new()
                 }
             }
@@ -164,11 +199,12 @@ fn run_lawbench(a: LawbenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let opts = super::ask::consult_options(&a.model);
     let predict = |q: &str| -> lawbrain::Result<String> {
         match (task, &brain) {
             (Task::Recitation, _) => lawbench::predict_recitation(q, searcher.corpus(), &searcher),
             (Task::Scenario, _) => lawbench::predict_scenario(q, &searcher),
-            (Task::Consultation, Some(b)) => lawbench::predict_consultation_llm(q, b),
+            (Task::Consultation, Some(b)) => lawbench::predict_consultation_llm(q, b, &opts),
             (Task::Consultation, None) => lawbench::predict_consultation_extractive(q, &searcher),
         }
     };
@@ -187,11 +223,19 @@ fn run_lawbench(a: LawbenchArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
     }
     let doc = serde_json::json!({ "score": score, "predictions": preds });
-    std::fs::write(&out, serde_json::to_vec_pretty(&doc)?).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, serde_json::to_vec_pretty(&doc)?)
+        .with_context(|| format!("writing {}", out.display()))?;
     eprintln!("predictions written to {}", out.display());
 
-    let shot = if a.file.to_string_lossy().contains("one_shot") { "one_shot" } else { "zero_shot" };
-    let published_dir = a.published.clone().unwrap_or_else(|| parent.join("published_results"));
+    let shot = if a.file.to_string_lossy().contains("one_shot") {
+        "one_shot"
+    } else {
+        "zero_shot"
+    };
+    let published_dir = a
+        .published
+        .clone()
+        .unwrap_or_else(|| parent.join("published_results"));
     let csv = published_dir.join(format!("{shot}_results.csv"));
     let published = if csv.is_file() {
         lawbench::load_published(&csv, task)?

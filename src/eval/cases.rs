@@ -56,10 +56,17 @@ pub fn parse_cases(text: &str) -> Result<Vec<Case>> {
         let case: Case = serde_json::from_str(line)
             .map_err(|e| Error::InvalidInput(format!("cases line {}: {e}", i + 1)))?;
         if case.id.trim().is_empty() || case.question.trim().is_empty() {
-            return Err(Error::InvalidInput(format!("cases line {}: empty id or question", i + 1)));
+            return Err(Error::InvalidInput(format!(
+                "cases line {}: empty id or question",
+                i + 1
+            )));
         }
         if !seen.insert(case.id.clone()) {
-            return Err(Error::InvalidInput(format!("cases line {}: duplicate id {}", i + 1, case.id)));
+            return Err(Error::InvalidInput(format!(
+                "cases line {}: duplicate id {}",
+                i + 1,
+                case.id
+            )));
         }
         cases.push(case);
     }
@@ -71,7 +78,10 @@ pub fn load_cases(path: &Path) -> Result<Vec<Case>> {
     let text = std::fs::read_to_string(path).ctx(|| format!("reading cases {}", path.display()))?;
     let cases = parse_cases(&text)?;
     if cases.is_empty() {
-        return Err(Error::InvalidInput(format!("{} holds no cases", path.display())));
+        return Err(Error::InvalidInput(format!(
+            "{} holds no cases",
+            path.display()
+        )));
     }
     Ok(cases)
 }
@@ -108,9 +118,11 @@ mod tests {
 
     #[test]
     fn bad_input_names_the_line() {
-        let e = parse_cases("{\"id\":\"a\",\"question\":\"q\"}\n{\"id\":\"a\",\"question\":\"q\"}").unwrap_err();
+        let e = parse_cases("{\"id\":\"a\",\"question\":\"q\"}\n{\"id\":\"a\",\"question\":\"q\"}")
+            .unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
-        let e = parse_cases("{\"id\":\"a\",\"question\":\"q\",\"primary_service\":\"bogus\"}").unwrap_err();
+        let e = parse_cases("{\"id\":\"a\",\"question\":\"q\",\"primary_service\":\"bogus\"}")
+            .unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
         assert!(parse_cases("{\"id\":\"\",\"question\":\"q\"}").is_err());
     }

@@ -54,8 +54,12 @@ pub struct Comparison {
 /// Load a `metrics.json`.
 pub fn load_run(path: &Path) -> Result<EvalRun> {
     let text = std::fs::read_to_string(path).ctx(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::InvalidInput(format!("{} is not an eval metrics.json: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| {
+        Error::InvalidInput(format!(
+            "{} is not an eval metrics.json: {e}",
+            path.display()
+        ))
+    })
 }
 
 fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, f64>) {
@@ -91,14 +95,27 @@ fn metric_values(run: &EvalRun) -> BTreeMap<String, f64> {
 
 fn describe(old: &CaseResult, new: &CaseResult) -> Vec<String> {
     let mut what = Vec::new();
-    let rank = |r: &CaseResult| r.first_gold_rank.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    let rank = |r: &CaseResult| {
+        r.first_gold_rank
+            .map(|x| x.to_string())
+            .unwrap_or_else(|| "-".into())
+    };
     if !new.case.articles.is_empty() && old.first_gold_rank != new.first_gold_rank {
         what.push(format!("gold article rank {} -> {}", rank(old), rank(new)));
     }
-    let svc = |r: &CaseResult| r.predicted.as_ref().map(|p| p.primary_service.id()).unwrap_or("-");
+    let svc = |r: &CaseResult| {
+        r.predicted
+            .as_ref()
+            .map(|p| p.primary_service.id())
+            .unwrap_or("-")
+    };
     if svc(old) != svc(new) {
         let gold = new.case.primary_service.map(|s| s.id()).unwrap_or("?");
-        what.push(format!("service {} -> {} (gold {gold})", svc(old), svc(new)));
+        what.push(format!(
+            "service {} -> {} (gold {gold})",
+            svc(old),
+            svc(new)
+        ));
     }
     let flag = |r: &CaseResult| r.predicted.as_ref().map(|p| p.needs_review);
     if flag(old) != flag(new) {
@@ -117,7 +134,11 @@ fn describe(old: &CaseResult, new: &CaseResult) -> Vec<String> {
         ));
     }
     if old.error.is_some() != new.error.is_some() {
-        what.push(if new.error.is_some() { "now fails".into() } else { "no longer fails".into() });
+        what.push(if new.error.is_some() {
+            "now fails".into()
+        } else {
+            "no longer fails".into()
+        });
     }
     what
 }
@@ -138,7 +159,8 @@ pub fn compare(old: &EvalRun, new: &EvalRun) -> Comparison {
         .collect();
     let old_by: BTreeMap<&str, &CaseResult> = old.results.iter().map(|r| (r.id(), r)).collect();
     let new_ids: std::collections::HashSet<&str> = new.results.iter().map(|r| r.id()).collect();
-    let (mut better, mut worse, mut unchanged, mut only_new) = (Vec::new(), Vec::new(), 0, Vec::new());
+    let (mut better, mut worse, mut unchanged, mut only_new) =
+        (Vec::new(), Vec::new(), 0, Vec::new());
     for n in &new.results {
         let Some(o) = old_by.get(n.id()) else {
             only_new.push(n.id().to_string());
@@ -185,10 +207,24 @@ fn fmt_opt(v: Option<f64>) -> String {
 /// Plain-text rendering for the terminal.
 pub fn render_text(c: &Comparison) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<40} {:>10} {:>10} {:>10}", "metric", "old", "new", "delta");
+    let _ = writeln!(
+        s,
+        "{:<40} {:>10} {:>10} {:>10}",
+        "metric", "old", "new", "delta"
+    );
     for m in &c.metrics {
-        let d = m.delta().map(|d| format!("{d:+.3}")).unwrap_or_else(|| "-".into());
-        let _ = writeln!(s, "{:<40} {:>10} {:>10} {:>10}", m.name, fmt_opt(m.old), fmt_opt(m.new), d);
+        let d = m
+            .delta()
+            .map(|d| format!("{d:+.3}"))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "{:<40} {:>10} {:>10} {:>10}",
+            m.name,
+            fmt_opt(m.old),
+            fmt_opt(m.new),
+            d
+        );
     }
     for (title, list) in [("better", &c.better), ("worse", &c.worse)] {
         let _ = writeln!(s, "\n{title}: {} cases", list.len());

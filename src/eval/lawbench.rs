@@ -19,7 +19,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::rouge::lawbench_rouge_l;
-use crate::answer::Brain;
+use crate::answer::{Brain, ConsultOptions};
 use crate::corpus::{Corpus, Lookup};
 use crate::error::IoContext;
 use crate::progress::Progress;
@@ -77,10 +77,17 @@ pub struct Item {
 /// Load a LawBench task file (a JSON list of items).
 pub fn load_items(path: &Path) -> Result<Vec<Item>> {
     let text = std::fs::read_to_string(path).ctx(|| format!("reading {}", path.display()))?;
-    let items: Vec<Item> = serde_json::from_str(&text)
-        .map_err(|e| Error::InvalidInput(format!("{} is not a LawBench task file: {e}", path.display())))?;
+    let items: Vec<Item> = serde_json::from_str(&text).map_err(|e| {
+        Error::InvalidInput(format!(
+            "{} is not a LawBench task file: {e}",
+            path.display()
+        ))
+    })?;
     if items.is_empty() {
-        return Err(Error::InvalidInput(format!("{} holds no items", path.display())));
+        return Err(Error::InvalidInput(format!(
+            "{} holds no items",
+            path.display()
+        )));
     }
     Ok(items)
 }
@@ -98,18 +105,20 @@ pub fn cn_number(s: &str) -> Option<u32> {
     if let Ok(n) = s.parse::<u32>() {
         return Some(n);
     }
-    let digit = |c: char| "零〇一二两三四五六七八九".find(c).map(|_| match c {
-        '零' | '〇' => 0,
-        '一' => 1,
-        '二' | '两' => 2,
-        '三' => 3,
-        '四' => 4,
-        '五' => 5,
-        '六' => 6,
-        '七' => 7,
-        '八' => 8,
-        _ => 9,
-    });
+    let digit = |c: char| {
+        "零〇一二两三四五六七八九".find(c).map(|_| match c {
+            '零' | '〇' => 0,
+            '一' => 1,
+            '二' | '两' => 2,
+            '三' => 3,
+            '四' => 4,
+            '五' => 5,
+            '六' => 6,
+            '七' => 7,
+            '八' => 8,
+            _ => 9,
+        })
+    };
     let (mut total, mut cur, mut seen) = (0u32, 0u32, false);
     for c in s.chars() {
         seen = true;
@@ -135,14 +144,26 @@ pub fn cn_number(s: &str) -> Option<u32> {
 }
 
 /// LawBench's department prefixes in 1-1 questions.
-const DEPTS: &[&str] = &["诉讼与非诉讼程序法", "宪法相关法", "民法商法", "行政法", "经济法", "社会法"];
+const DEPTS: &[&str] = &[
+    "诉讼与非诉讼程序法",
+    "宪法相关法",
+    "民法商法",
+    "行政法",
+    "经济法",
+    "社会法",
+];
 
 /// A 1-1 question parsed: candidate law names (most likely first), article
 /// number and 之N suffix.
 pub fn parse_recitation(question: &str) -> Option<(Vec<String>, u32, u32)> {
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let re = RE
-        .get_or_init(|| Regex::new(r"^(.+?)第([零〇一二两三四五六七八九十百千\d]+)条(?:之([一二三四五六七八九十]+))?").ok())
+        .get_or_init(|| {
+            Regex::new(
+                r"^(.+?)第([零〇一二两三四五六七八九十百千\d]+)条(?:之([一二三四五六七八九十]+))?",
+            )
+            .ok()
+        })
         .as_ref()?;
     let cap = re.captures(question.trim())?;
     let name = cap.get(1)?.as_str();
@@ -192,14 +213,24 @@ pub fn predict_recitation(question: &str, corpus: &Corpus, searcher: &Searcher) 
 }
 
 fn strip_scene(question: &str) -> &str {
-    question.trim().strip_prefix("场景:").unwrap_or(question.trim())
+    question
+        .trim()
+        .strip_prefix("场景:")
+        .unwrap_or(question.trim())
 }
 
 /// 3-2: the top retrieved article.
 pub fn predict_scenario(question: &str, searcher: &Searcher) -> Result<String> {
     Ok(top_hits(searcher, strip_scene(question), 1)?
         .first()
-        .map(|h| format!("根据《{}》{}，{}", short_law(&h.law), h.article_label, h.text))
+        .map(|h| {
+            format!(
+                "根据《{}》{}，{}",
+                short_law(&h.law),
+                h.article_label,
+                h.text
+            )
+        })
         .unwrap_or_default())
 }
 
@@ -209,7 +240,12 @@ pub fn predict_consultation_extractive(question: &str, searcher: &Searcher) -> R
     let Some(first) = hits.first() else {
         return Ok(String::new());
     };
-    let mut s = format!("回答:根据《{}》{}，{}", short_law(&first.law), first.article_label, first.text);
+    let mut s = format!(
+        "回答:根据《{}》{}，{}",
+        short_law(&first.law),
+        first.article_label,
+        first.text
+    );
     s.push_str("法律依据:");
     for h in &hits {
         let _ = write!(s, "《{}》{}{}", h.law, h.article_label, h.text);
@@ -218,8 +254,14 @@ pub fn predict_consultation_extractive(question: &str, searcher: &Searcher) -> R
 }
 
 /// 3-8 with the model: the consultation answer.
-pub fn predict_consultation_llm(question: &str, brain: &Brain) -> Result<String> {
-    Ok(brain.consult(question, &[], &mut |_| true)?.answer)
+pub fn predict_consultation_llm(
+    question: &str,
+    brain: &Brain,
+    opts: &ConsultOptions,
+) -> Result<String> {
+    Ok(brain
+        .consult_with(question, &[], opts, &mut |_| true)?
+        .answer)
 }
 
 /// One scored prediction.
@@ -309,7 +351,10 @@ pub fn score(task: Task, preds: &[Prediction]) -> TaskScore {
     TaskScore {
         task: task.id().to_string(),
         all: mean_score(&all),
-        by_status: groups.into_iter().map(|(k, v)| (k, mean_score(&v))).collect(),
+        by_status: groups
+            .into_iter()
+            .map(|(k, v)| (k, mean_score(&v)))
+            .collect(),
     }
 }
 
@@ -328,7 +373,10 @@ pub fn load_status(path: &Path) -> Result<HashMap<usize, String>> {
     Ok(lines
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Some((f.get(ic)?.trim().parse().ok()?, f.get(sc)?.trim().to_string()))
+            Some((
+                f.get(ic)?.trim().parse().ok()?,
+                f.get(sc)?.trim().to_string(),
+            ))
         })
         .collect())
 }
@@ -364,9 +412,19 @@ pub fn load_published(path: &Path, task: Task) -> Result<Vec<Published>> {
 /// The comparison table for the terminal.
 pub fn render_table(ours: &TaskScore, published: &[Published], label: &str) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "LawBench {} (ROUGE-L F x100, zero-shot published scores)", ours.task);
+    let _ = writeln!(
+        s,
+        "LawBench {} (ROUGE-L F x100, zero-shot published scores)",
+        ours.task
+    );
     let _ = writeln!(s, "{:<44} {:>8} {:>6}", "system", "score", "n");
-    let _ = writeln!(s, "{:<44} {:>8.2} {:>6}", format!("lawbrain {label} (all items)"), ours.all.score, ours.all.n);
+    let _ = writeln!(
+        s,
+        "{:<44} {:>8.2} {:>6}",
+        format!("lawbrain {label} (all items)"),
+        ours.all.score,
+        ours.all.n
+    );
     for (status, sc) in &ours.by_status {
         let what = match status.as_str() {
             "match" => "gold = current text",
@@ -383,11 +441,17 @@ pub fn render_table(ours: &TaskScore, published: &[Published], label: &str) -> S
             sc.n
         );
     }
-    let beaten = published.iter().filter(|p| p.score < ours.all.score).count();
+    let beaten = published
+        .iter()
+        .filter(|p| p.score < ours.all.score)
+        .count();
     for p in published.iter().take(5) {
         let _ = writeln!(s, "{:<44} {:>8.2}", p.model, p.score);
     }
-    if let Some(g) = published.iter().find(|p| p.model.eq_ignore_ascii_case("GPT4")) {
+    if let Some(g) = published
+        .iter()
+        .find(|p| p.model.eq_ignore_ascii_case("GPT4"))
+    {
         if !published.iter().take(5).any(|p| p.model == g.model) {
             let _ = writeln!(s, "{:<44} {:>8.2}", g.model, g.score);
         }
@@ -428,7 +492,8 @@ mod tests {
 
     #[test]
     fn recitation_questions_parse() {
-        let (names, a, s) = parse_recitation("民法商法公司法第六十条的内容是什么？").expect("parses");
+        let (names, a, s) =
+            parse_recitation("民法商法公司法第六十条的内容是什么？").expect("parses");
         assert_eq!(names[0], "公司法");
         assert_eq!((a, s), (60, 0));
         let (names, a, _) = parse_recitation("刑法第二百五十七条的内容是什么？").expect("parses");
@@ -455,12 +520,19 @@ mod tests {
                 answer: "答案:用人单位应当支付经济补偿。".into(),
             },
         ];
-        let status: HashMap<usize, String> = [(0, "match".to_string()), (1, "major_diff".to_string())].into();
+        let status: HashMap<usize, String> =
+            [(0, "match".to_string()), (1, "major_diff".to_string())].into();
         let preds = run_task(
             Task::Recitation,
             &items,
             &status,
-            &|q| Ok(if q == "q0" { "劳动者可以解除劳动合同。".into() } else { String::new() }),
+            &|q| {
+                Ok(if q == "q0" {
+                    "劳动者可以解除劳动合同。".into()
+                } else {
+                    String::new()
+                })
+            },
             &mut crate::progress::NoProgress,
         );
         let s = score(Task::Recitation, &preds);

@@ -65,7 +65,10 @@ pub fn first_rank<T: PartialEq>(gold: &[T], ranked: &[T]) -> Option<usize> {
 
 /// Share of `(gold, predicted)` pairs that agree.
 pub fn accuracy<T: PartialEq>(pairs: &[(T, T)]) -> f64 {
-    ratio(pairs.iter().filter(|(g, p)| g == p).count() as f64, pairs.len() as f64)
+    ratio(
+        pairs.iter().filter(|(g, p)| g == p).count() as f64,
+        pairs.len() as f64,
+    )
 }
 
 /// Per-label precision, recall and F1 of single-label predictions.
@@ -80,7 +83,10 @@ pub struct LabelScore {
 
 /// Precision/recall/F1 of every label that occurs as gold or as prediction.
 pub fn per_label<T: Ord + Clone>(pairs: &[(T, T)]) -> BTreeMap<T, LabelScore> {
-    let labels: BTreeSet<T> = pairs.iter().flat_map(|(g, p)| [g.clone(), p.clone()]).collect();
+    let labels: BTreeSet<T> = pairs
+        .iter()
+        .flat_map(|(g, p)| [g.clone(), p.clone()])
+        .collect();
     labels
         .into_iter()
         .map(|l| {
@@ -114,7 +120,10 @@ pub fn macro_f1<T: Ord + Clone>(pairs: &[(T, T)]) -> f64 {
 pub fn confusion<T: Ord + Clone>(pairs: &[(T, T)]) -> BTreeMap<T, BTreeMap<T, usize>> {
     let mut m: BTreeMap<T, BTreeMap<T, usize>> = BTreeMap::new();
     for (g, p) in pairs {
-        *m.entry(g.clone()).or_default().entry(p.clone()).or_default() += 1;
+        *m.entry(g.clone())
+            .or_default()
+            .entry(p.clone())
+            .or_default() += 1;
     }
     m
 }
@@ -198,7 +207,11 @@ mod tests {
         let pairs = [(true, true), (false, true), (true, false), (true, false)];
         assert_eq!(precision_recall(&pairs), (0.5, 1.0 / 3.0));
         assert_eq!(precision_recall(&[]), (0.0, 0.0));
-        let cases = vec![(vec!["x", "y"], vec!["x"]), (vec!["y"], vec!["y", "z"]), (vec![], vec!["q"])];
+        let cases = vec![
+            (vec!["x", "y"], vec!["x"]),
+            (vec!["y"], vec!["y", "z"]),
+            (vec![], vec!["q"]),
+        ];
         assert!((set_recall(&cases) - 0.75).abs() < 1e-12);
         let r = per_label_recall(&cases);
         assert_eq!(r["x"], 1.0);

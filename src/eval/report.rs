@@ -10,7 +10,9 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::keypoints;
-use super::results::{AnswerMetrics, CaseResult, EvalRun, RetrievalMetrics, ReviewMetrics, RunMeta, TriageMetrics};
+use super::results::{
+    AnswerMetrics, CaseResult, EvalRun, RetrievalMetrics, ReviewMetrics, RunMeta, TriageMetrics,
+};
 use crate::error::IoContext;
 use crate::Result;
 
@@ -41,10 +43,16 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], y_max: f64) -> 
             .disable_x_mesh()
             .x_labels(n)
             .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels.get(*i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    labels.get(*i).cloned().unwrap_or_default()
+                }
                 SegmentValue::Last => String::new(),
             })
-            .x_label_style(("sans-serif", 12).into_font().transform(FontTransform::Rotate90))
+            .x_label_style(
+                ("sans-serif", 12)
+                    .into_font()
+                    .transform(FontTransform::Rotate90),
+            )
             .draw()
             .map_err(|e| e.to_string())?;
         chart
@@ -59,7 +67,11 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], y_max: f64) -> 
     })();
     match drawn {
         Ok(()) => svg,
-        Err(e) => format!("<p class=\"empty\">{}: chart failed ({})</p>", esc(title), esc(&e)),
+        Err(e) => format!(
+            "<p class=\"empty\">{}: chart failed ({})</p>",
+            esc(title),
+            esc(&e)
+        ),
     }
 }
 
@@ -76,13 +88,20 @@ pub fn latency_chart(title: &str, samples: &[f64]) -> String {
         let i = ((s / w) as usize).min(bins - 1);
         counts[i] += 1.0;
     }
-    let labels: Vec<String> = (0..bins).map(|i| format!("≤{:.0}ms", w * (i + 1) as f64)).collect();
+    let labels: Vec<String> = (0..bins)
+        .map(|i| format!("≤{:.0}ms", w * (i + 1) as f64))
+        .collect();
     let ymax = counts.iter().cloned().fold(0.0, f64::max);
     bar_chart(title, &labels, &counts, ymax * 1.1)
 }
 
 fn row(out: &mut String, name: &str, value: String) {
-    let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(name), esc(&value));
+    let _ = writeln!(
+        out,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        esc(name),
+        esc(&value)
+    );
 }
 
 fn headline(run: &EvalRun) -> String {
@@ -95,7 +114,11 @@ fn headline(run: &EvalRun) -> String {
         mrr,
     } = &run.retrieval;
     let m = &run.meta.measured;
-    let _ = write!(t, "<tr><th colspan=2>retrieval ({} cases with gold articles)</th></tr>", m.retrieval);
+    let _ = write!(
+        t,
+        "<tr><th colspan=2>retrieval ({} cases with gold articles)</th></tr>",
+        m.retrieval
+    );
     for (k, v) in [
         ("hit_at_1", hit_at_1),
         ("hit_at_5", hit_at_5),
@@ -111,12 +134,22 @@ fn headline(run: &EvalRun) -> String {
         services_recall,
         ..
     } = &run.triage;
-    let _ = write!(t, "<tr><th colspan=2>triage ({} labelled cases)</th></tr>", m.triage);
+    let _ = write!(
+        t,
+        "<tr><th colspan=2>triage ({} labelled cases)</th></tr>",
+        m.triage
+    );
     row(&mut t, "accuracy", format!("{accuracy:.3}"));
     row(&mut t, "macro_f1", format!("{macro_f1:.3}"));
     row(&mut t, "services_recall", format!("{services_recall:.3}"));
-    let ReviewMetrics { precision, recall, .. } = &run.review;
-    let _ = write!(t, "<tr><th colspan=2>review flag ({} labelled cases)</th></tr>", m.review);
+    let ReviewMetrics {
+        precision, recall, ..
+    } = &run.review;
+    let _ = write!(
+        t,
+        "<tr><th colspan=2>review flag ({} labelled cases)</th></tr>",
+        m.review
+    );
     row(&mut t, "precision", format!("{precision:.3}"));
     row(&mut t, "recall", format!("{recall:.3}"));
     if let Some(AnswerMetrics {
@@ -128,18 +161,42 @@ fn headline(run: &EvalRun) -> String {
         leak_rate,
     }) = &run.answer
     {
-        let _ = write!(t, "<tr><th colspan=2>answers ({} answered)</th></tr>", m.answer);
-        row(&mut t, "citation_validity", format!("{citation_validity:.3}"));
+        let _ = write!(
+            t,
+            "<tr><th colspan=2>answers ({} answered)</th></tr>",
+            m.answer
+        );
+        row(
+            &mut t,
+            "citation_validity",
+            format!("{citation_validity:.3}"),
+        );
         row(&mut t, "grounding", format!("{grounding:.3}"));
-        row(&mut t, "removed_citation_rate", format!("{removed_citation_rate:.3}"));
-        row(&mut t, "key_point_coverage", format!("{key_point_coverage:.3}"));
+        row(
+            &mut t,
+            "removed_citation_rate",
+            format!("{removed_citation_rate:.3}"),
+        );
+        row(
+            &mut t,
+            "key_point_coverage",
+            format!("{key_point_coverage:.3}"),
+        );
         row(&mut t, "fallback_rate", format!("{fallback_rate:.3}"));
         row(&mut t, "leak_rate", format!("{leak_rate:.3}"));
     }
     let l = &run.latency;
     t.push_str("<tr><th colspan=2>latency</th></tr>");
-    row(&mut t, "retrieval_ms_p50", format!("{:.1}", l.retrieval_ms_p50));
-    row(&mut t, "retrieval_ms_p95", format!("{:.1}", l.retrieval_ms_p95));
+    row(
+        &mut t,
+        "retrieval_ms_p50",
+        format!("{:.1}", l.retrieval_ms_p50),
+    );
+    row(
+        &mut t,
+        "retrieval_ms_p95",
+        format!("{:.1}", l.retrieval_ms_p95),
+    );
     row(&mut t, "ttft_ms_p50", format!("{:.1}", l.ttft_ms_p50));
     row(&mut t, "total_ms_p50", format!("{:.1}", l.total_ms_p50));
     row(&mut t, "tokens_per_s", format!("{:.2}", l.tokens_per_s));
@@ -165,7 +222,11 @@ fn confusion_table(run: &EvalRun) -> String {
         for col in &cols {
             let n = preds.get(*col).copied().unwrap_or(0);
             let cls = if *col == gold { " class=\"diag\"" } else { "" };
-            let _ = write!(t, "<td{cls}>{}</td>", if n > 0 { n.to_string() } else { String::new() });
+            let _ = write!(
+                t,
+                "<td{cls}>{}</td>",
+                if n > 0 { n.to_string() } else { String::new() }
+            );
         }
         t.push_str("</tr>");
     }
@@ -188,8 +249,10 @@ fn case_html(r: &CaseResult) -> String {
     if let Some(e) = &r.error {
         let _ = write!(h, "<p class=\"bad\">error: {}</p>", esc(e));
     }
-    let ids = |v: &[crate::triage::Service]| v.iter().map(|s| s.id()).collect::<Vec<_>>().join(", ");
-    let reasons = |v: &[crate::triage::ReviewReason]| v.iter().map(|s| s.id()).collect::<Vec<_>>().join(", ");
+    let ids =
+        |v: &[crate::triage::Service]| v.iter().map(|s| s.id()).collect::<Vec<_>>().join(", ");
+    let reasons =
+        |v: &[crate::triage::ReviewReason]| v.iter().map(|s| s.id()).collect::<Vec<_>>().join(", ");
     h.push_str("<table><tr><th></th><th>gold</th><th>predicted</th></tr>");
     let p = r.predicted.as_ref();
     let _ = write!(
@@ -207,8 +270,11 @@ fn case_html(r: &CaseResult) -> String {
     let _ = write!(
         h,
         "<tr><th>needs review</th><td>{}</td><td>{}</td></tr>",
-        c.needs_review.map(|b| b.to_string()).unwrap_or_else(|| "—".into()),
-        p.map(|p| p.needs_review.to_string()).unwrap_or_else(|| "—".into())
+        c.needs_review
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "—".into()),
+        p.map(|p| p.needs_review.to_string())
+            .unwrap_or_else(|| "—".into())
     );
     let _ = write!(
         h,
@@ -217,19 +283,31 @@ fn case_html(r: &CaseResult) -> String {
         esc(&p.map(|p| reasons(&p.review_reasons)).unwrap_or_default())
     );
     if !c.articles.is_empty() {
-        let gold: Vec<String> = c.articles.iter().map(|a| format!("{} 第{}条", a.law, a.article)).collect();
+        let gold: Vec<String> = c
+            .articles
+            .iter()
+            .map(|a| format!("{} 第{}条", a.law, a.article))
+            .collect();
         let _ = write!(
             h,
             "<p><b>gold articles:</b> {} — first gold rank: {}</p>",
             esc(&gold.join("；")),
-            r.first_gold_rank.map(|x| x.to_string()).unwrap_or_else(|| "not retrieved".into())
+            r.first_gold_rank
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "not retrieved".into())
         );
     }
     if !r.retrieved.is_empty() {
         h.push_str("<ol class=\"hits\">");
         for a in &r.retrieved {
             let cls = if a.gold { " class=\"gold\"" } else { "" };
-            let _ = write!(h, "<li{cls}>《{}》{} <small>{:.2}</small></li>", esc(&a.law), esc(&a.label), a.score);
+            let _ = write!(
+                h,
+                "<li{cls}>《{}》{} <small>{:.2}</small></li>",
+                esc(&a.law),
+                esc(&a.label),
+                a.score
+            );
         }
         h.push_str("</ol>");
     }
@@ -237,7 +315,11 @@ fn case_html(r: &CaseResult) -> String {
         let _ = write!(
             h,
             "<p><b>answer</b>{}:</p><pre class=\"answer\">{}</pre>",
-            if a.fallback { " (extractive fallback)" } else { "" },
+            if a.fallback {
+                " (extractive fallback)"
+            } else {
+                ""
+            },
             esc(&a.text)
         );
         if a.leak {
@@ -246,8 +328,20 @@ fn case_html(r: &CaseResult) -> String {
         let cites: Vec<String> = a
             .citations
             .iter()
-            .map(|x| format!("{} 第{}条 ({:?}{})", x.law, x.article, x.status, if x.in_context { ", in context" } else { "" }))
-            .chain(a.removed_citations.iter().map(|x| format!("REMOVED {} 第{}条 ({:?})", x.law, x.article, x.status)))
+            .map(|x| {
+                format!(
+                    "{} 第{}条 ({:?}{})",
+                    x.law,
+                    x.article,
+                    x.status,
+                    if x.in_context { ", in context" } else { "" }
+                )
+            })
+            .chain(
+                a.removed_citations
+                    .iter()
+                    .map(|x| format!("REMOVED {} 第{}条 ({:?})", x.law, x.article, x.status)),
+            )
             .collect();
         if !cites.is_empty() {
             let _ = write!(h, "<p><b>citations:</b> {}</p>", esc(&cites.join("；")));
@@ -255,7 +349,12 @@ fn case_html(r: &CaseResult) -> String {
         if !c.key_points.is_empty() {
             h.push_str("<ul class=\"kp\">");
             for (k, cov) in c.key_points.iter().zip(&a.key_points_covered) {
-                let _ = write!(h, "<li class=\"{}\">{}</li>", if *cov { "ok" } else { "bad" }, esc(k));
+                let _ = write!(
+                    h,
+                    "<li class=\"{}\">{}</li>",
+                    if *cov { "ok" } else { "bad" },
+                    esc(k)
+                );
             }
             h.push_str("</ul>");
         }
@@ -305,7 +404,12 @@ pub fn render_html(run: &EvalRun) -> String {
     h.push_str("<h2>Charts</h2><div class=\"charts\">");
     let svc: Vec<String> = run.per_service.keys().cloned().collect();
     let svc_acc: Vec<f64> = run.per_service.values().map(|s| s.accuracy).collect();
-    h.push_str(&bar_chart("primary-service accuracy per gold service", &svc, &svc_acc, 1.0));
+    h.push_str(&bar_chart(
+        "primary-service accuracy per gold service",
+        &svc,
+        &svc_acc,
+        1.0,
+    ));
     let reasons: Vec<String> = run.review.per_reason.keys().cloned().collect();
     let rec: Vec<f64> = run.review.per_reason.values().copied().collect();
     h.push_str(&bar_chart("review recall per reason", &reasons, &rec, 1.0));
@@ -313,7 +417,10 @@ pub fn render_html(run: &EvalRun) -> String {
     let retr: Vec<f64> = ok.clone().map(|r| r.timings.retrieval_ms).collect();
     h.push_str(&latency_chart("retrieval latency (cases per bin)", &retr));
     let total: Vec<f64> = ok.map(|r| r.timings.total_ms).collect();
-    h.push_str(&latency_chart("total latency per case (cases per bin)", &total));
+    h.push_str(&latency_chart(
+        "total latency per case (cases per bin)",
+        &total,
+    ));
     h.push_str("</div><h2>Triage confusion</h2>");
     h.push_str(&confusion_table(run));
     if run.answer.is_some() {
@@ -331,7 +438,11 @@ pub fn render_html(run: &EvalRun) -> String {
     }
     h.push_str("<h2>Cases, worst first</h2>");
     let mut order: Vec<&CaseResult> = run.results.iter().collect();
-    order.sort_by(|a, b| a.score().total_cmp(&b.score()).then_with(|| a.case.id.cmp(&b.case.id)));
+    order.sort_by(|a, b| {
+        a.score()
+            .total_cmp(&b.score())
+            .then_with(|| a.case.id.cmp(&b.case.id))
+    });
     for r in order {
         h.push_str(&case_html(r));
     }
@@ -412,6 +523,10 @@ pub fn list_reports(dir: &Path) -> Vec<ReportSummary> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.finished_at.cmp(&a.finished_at).then_with(|| a.name.cmp(&b.name)));
+    out.sort_by(|a, b| {
+        b.finished_at
+            .cmp(&a.finished_at)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     out
 }

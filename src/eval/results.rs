@@ -126,7 +126,10 @@ impl CaseResult {
         if a.key_points_covered.is_empty() {
             return None;
         }
-        Some(a.key_points_covered.iter().filter(|c| **c).count() as f64 / a.key_points_covered.len() as f64)
+        Some(
+            a.key_points_covered.iter().filter(|c| **c).count() as f64
+                / a.key_points_covered.len() as f64,
+        )
     }
 
     /// One quality number in 0..=1 for ordering cases (worst first) and for
@@ -263,7 +266,10 @@ pub fn aggregate(meta: RunMeta, results: Vec<CaseResult>, llm: bool) -> EvalRun 
     // Failed cases count as misses wherever they have labels.
     let rs: Vec<[f64; 5]> = results
         .iter()
-        .filter_map(|r| r.retrieval_scores().map(|s| if r.error.is_some() { [0.0; 5] } else { s }))
+        .filter_map(|r| {
+            r.retrieval_scores()
+                .map(|s| if r.error.is_some() { [0.0; 5] } else { s })
+        })
         .collect();
     measured.retrieval = rs.len();
     let col = |i: usize| m::mean(&rs.iter().map(|s| s[i]).collect::<Vec<_>>());
@@ -327,9 +333,13 @@ pub fn aggregate(meta: RunMeta, results: Vec<CaseResult>, llm: bool) -> EvalRun 
     };
 
     let answer = llm.then(|| {
-        let answered: Vec<&AnswerResult> = results.iter().filter_map(|r| r.answer.as_ref()).collect();
+        let answered: Vec<&AnswerResult> =
+            results.iter().filter_map(|r| r.answer.as_ref()).collect();
         measured.answer = answered.len();
-        let drafted: usize = answered.iter().map(|a| a.citations.len() + a.removed_citations.len()).sum();
+        let drafted: usize = answered
+            .iter()
+            .map(|a| a.citations.len() + a.removed_citations.len())
+            .sum();
         let valid: usize = answered
             .iter()
             .flat_map(|a| a.citations.iter().chain(&a.removed_citations))
@@ -342,7 +352,10 @@ pub fn aggregate(meta: RunMeta, results: Vec<CaseResult>, llm: bool) -> EvalRun 
             .filter(|c| c.in_context)
             .count();
         let removed: usize = answered.iter().map(|a| a.removed_citations.len()).sum();
-        let kp: Vec<f64> = results.iter().filter_map(|r| r.key_point_coverage()).collect();
+        let kp: Vec<f64> = results
+            .iter()
+            .filter_map(|r| r.key_point_coverage())
+            .collect();
         let n = results.len() as f64;
         AnswerMetrics {
             citation_validity: m::ratio(valid as f64, drafted as f64),
@@ -366,8 +379,17 @@ pub fn aggregate(meta: RunMeta, results: Vec<CaseResult>, llm: bool) -> EvalRun 
     let latency = LatencyMetrics {
         retrieval_ms_p50: m::percentile(&retr, 50.0),
         retrieval_ms_p95: m::percentile(&retr, 95.0),
-        ttft_ms_p50: m::percentile(&answered.iter().map(|r| r.timings.ttft_ms).collect::<Vec<_>>(), 50.0),
-        total_ms_p50: m::percentile(&ok.iter().map(|r| r.timings.total_ms).collect::<Vec<_>>(), 50.0),
+        ttft_ms_p50: m::percentile(
+            &answered
+                .iter()
+                .map(|r| r.timings.ttft_ms)
+                .collect::<Vec<_>>(),
+            50.0,
+        ),
+        total_ms_p50: m::percentile(
+            &ok.iter().map(|r| r.timings.total_ms).collect::<Vec<_>>(),
+            50.0,
+        ),
         tokens_per_s: m::percentile(
             &answered
                 .iter()

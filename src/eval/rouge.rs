@@ -24,7 +24,11 @@ pub fn jieba() -> &'static Jieba {
 
 /// `jieba.cut(text)` (accurate mode, HMM on): every token, whitespace included.
 pub fn jieba_cut(text: &str) -> Vec<&str> {
-    jieba().cut(text, true).into_iter().map(|t| t.word).collect()
+    jieba()
+        .cut(text, true)
+        .into_iter()
+        .map(|t| t.word)
+        .collect()
 }
 
 /// rouge_chinese's `cut_sent`: newline after sentence-final punctuation.
@@ -82,7 +86,11 @@ pub fn lcs_len<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut cur = vec![0usize; b.len() + 1];
     for x in a {
         for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y { prev[j] + 1 } else { prev[j + 1].max(cur[j]) };
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                prev[j + 1].max(cur[j])
+            };
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -100,7 +108,11 @@ pub struct RougeL {
 
 pub fn rouge_l_tokens<T: PartialEq>(hyp: &[T], reference: &[T]) -> RougeL {
     if hyp.is_empty() || reference.is_empty() {
-        return RougeL { p: 0.0, r: 0.0, f: 0.0 };
+        return RougeL {
+            p: 0.0,
+            r: 0.0,
+            f: 0.0,
+        };
     }
     let l = lcs_len(reference, hyp) as f64;
     let r = l / reference.len() as f64;
@@ -141,7 +153,10 @@ mod tests {
     #[test]
     fn sentence_cutting_matches_rouge_chinese() {
         assert_eq!(cut_sent("甲 。 乙 ？ 丙"), vec!["甲 。", " 乙 ？", " 丙"]);
-        assert_eq!(rouge_words("甲 。 乙 ？ 丙"), vec!["甲", "。", "乙", "？", "丙"]);
+        assert_eq!(
+            rouge_words("甲 。 乙 ？ 丙"),
+            vec!["甲", "。", "乙", "？", "丙"]
+        );
     }
 
     #[test]
