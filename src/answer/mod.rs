@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod extractive;
+pub mod prompt;
+pub mod verify;
+
+pub use prompt::{PromptBudget, SYSTEM_PROMPT};
+
 use crate::cite::CiteStatus;
 use crate::search::Hit;
 use crate::triage::Triage;
@@ -50,10 +56,11 @@ pub struct Answer {
     pub timings: Timings,
 }
 
-use crate::llm::{Backend, ChatMessage, GenParams};
-use crate::search::Searcher;
-use crate::triage::Directory;
+use crate::llm::{Backend, ChatMessage, GenParams, StopReason};
+use crate::search::{SearchOptions, Searcher};
+use crate::triage::{Directory, ReviewReason};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Events of one consultation, in the order they happen.
 #[derive(Debug, Clone)]
@@ -72,7 +79,69 @@ pub struct Brain {
     pub directory: Arc<Directory>,
     /// `None`: extractive answers only.
     pub backend: Option<Arc<dyn Backend>>,
+    /// Sampling and limits. A `deadline` here is absolute; prefer
+    /// [`ConsultOptions::timeout`] for a per-question limit.
     pub params: GenParams,
+}
+
+/// Per-call knobs of [`Brain::consult_with`].
+#[derive(Debug, Clone)]
+pub struct ConsultOptions {
+    /// Articles retrieved.
+    pub k: usize,
+    /// Generation stops this long after the call starts (then fallback).
+    pub timeout: Option<Duration>,
+    pub budget: PromptBudget,
+}
+
+impl Default for ConsultOptions {
+    fn default() -> Self {
+        ConsultOptions {
+            k: 8,
+            timeout: Some(Duration::from_secs(120)),
+            budget: PromptBudget::default(),
+        }
+    }
+}
+
+/// Share of the question's CJK character pairs found in the top articles
+/// (0..=1): a scale-free signal of how well retrieval matched.
+pub fn retrieval_overlap(question: &str, hits: &[Hit]) -> f64 {
+    let chars: Vec<char> = question
+        .chars()
+        .filter(|c| *c as u32 >= 0x4E00 && (*c as u32) <= 0x9FFF)
+        .collect();
+    if chars.len() < 2 {
+        return if hits.is_empty() { 0.0 } else { 1.0 };
+    }
+    let text: String = hits
+        .iter()
+        .take(3)
+        .map(|h| format!("{}{}", h.law, h.text))
+        .collect();
+    let pairs: Vec<String> = chars.windows(2).map(|w| w.iter().collect()).collect();
+    let found = pairs.iter().filter(|p| text.contains(p.as_str())).count();
+    found as f64 / pairs.len() as f64
+}
+
+/// Below this overlap retrieval counts as weak (`low_confidence`).
+pub const LOW_OVERLAP: f64 = 0.12;
+
+/// Whether a drafted text can be shown: it says something and grounds it.
+fn usable(text: &str, valid_citations: usize) -> bool {
+    let t = text.trim();
+    t.chars().count() >= 10 && (t.contains("依据") || valid_citations > 0)
+}
+
+fn add_reason(triage: &mut Triage, r: ReviewReason) {
+    if !triage.review_reasons.contains(&r) {
+        triage.review_reasons.push(r);
+    }
+    triage.needs_review = true;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 impl Brain {
@@ -84,7 +153,136 @@ impl Brain {
         history: &[ChatMessage],
         on_event: &mut dyn FnMut(ConsultEvent<'_>) -> bool,
     ) -> crate::Result<Answer> {
-        let _ = (question, history, on_event);
-        todo!("answer helper")
+        self.consult_with(question, history, &ConsultOptions::default(), on_event)
+    }
+
+    /// [`Brain::consult`] with explicit options.
+    pub fn consult_with(
+        &self,
+        question: &str,
+        history: &[ChatMessage],
+        opts: &ConsultOptions,
+        on_event: &mut dyn FnMut(ConsultEvent<'_>) -> bool,
+    ) -> crate::Result<Answer> {
+        let t0 = Instant::now();
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(crate::Error::InvalidInput("the question is empty".into()));
+        }
+        let hits = self.searcher.search(
+            question,
+            &SearchOptions {
+                k: opts.k,
+                ..SearchOptions::default()
+            },
+        )?;
+        let mut timings = Timings {
+            retrieval_ms: ms(t0.elapsed()),
+            ..Timings::default()
+        };
+        let mut triage = crate::triage::triage(question, &hits, &self.directory);
+        if hits.is_empty() || retrieval_overlap(question, &hits) < LOW_OVERLAP {
+            add_reason(&mut triage, ReviewReason::LowConfidence);
+        }
+        if !on_event(ConsultEvent::Triage(&triage)) || !on_event(ConsultEvent::Hits(&hits)) {
+            return Err(crate::Error::Cancelled("the client went away".into()));
+        }
+        let corpus = self.searcher.corpus();
+        let mut fallback_reason: Option<String> = None;
+        let mut drafted: Option<verify::Verified> = None;
+        match &self.backend {
+            None => fallback_reason = Some("no model loaded (extractive answer only)".into()),
+            Some(backend) => {
+                let count = |t: &str| {
+                    backend
+                        .count_tokens(t)
+                        .unwrap_or_else(|| prompt::estimate_tokens(t))
+                };
+                let (messages, _used) =
+                    prompt::build_messages(question, history, &hits, &opts.budget, &count);
+                let mut params = self.params.clone();
+                if let Some(t) = opts.timeout {
+                    let d = t0 + t;
+                    params.deadline = Some(params.deadline.map_or(d, |p| p.min(d)));
+                }
+                let mut cancelled = false;
+                let gen = backend.generate(&messages, &params, &mut |piece| {
+                    let go = on_event(ConsultEvent::Delta(piece));
+                    cancelled |= !go;
+                    go
+                });
+                match gen {
+                    Err(e) => {
+                        tracing::warn!(error = %e, "generation failed; using the extractive answer");
+                        fallback_reason = Some(format!("model error: {e}"));
+                    }
+                    Ok(g) => {
+                        if cancelled || g.stop == StopReason::Cancelled {
+                            return Err(crate::Error::Cancelled("the client went away".into()));
+                        }
+                        timings.prompt_tokens = g.stats.prompt_tokens;
+                        timings.ttft_ms = g.stats.ttft_ms;
+                        timings.gen_tokens = g.stats.gen_tokens;
+                        timings.tokens_per_s = g.stats.tokens_per_s;
+                        let found = crate::cite::check(&g.text, corpus);
+                        let v = verify::apply(&g.text, &found, &hits);
+                        let leaked = prompt::secret_sentences()
+                            .iter()
+                            .any(|s| v.text.contains(s));
+                        if leaked {
+                            fallback_reason = Some("the draft repeated the system rules".into());
+                        } else if g.stop == StopReason::Deadline
+                            && !usable(&v.text, v.citations.len())
+                        {
+                            fallback_reason = Some("generation timed out".into());
+                        } else if !usable(&v.text, v.citations.len()) {
+                            fallback_reason =
+                                Some("the draft had no usable grounded answer".into());
+                        } else {
+                            drafted = Some(v);
+                        }
+                    }
+                }
+            }
+        }
+        let (answer, citations, removed) = match drafted {
+            Some(v) => {
+                if !v.removed.is_empty() {
+                    add_reason(&mut triage, ReviewReason::CitationRemoved);
+                }
+                (v.text, v.citations, v.removed)
+            }
+            None => {
+                let text = extractive::answer(&hits, &triage, 3);
+                let citations = hits
+                    .iter()
+                    .take(3)
+                    .map(|h| AnswerCitation {
+                        law: h.law.clone(),
+                        article: h.article,
+                        suffix: h.suffix,
+                        status: CiteStatus::Valid,
+                        in_context: true,
+                    })
+                    .collect();
+                (text, citations, Vec::new())
+            }
+        };
+        let fallback = fallback_reason.is_some();
+        if fallback && self.backend.is_some() {
+            add_reason(&mut triage, ReviewReason::FallbackUsed);
+        }
+        timings.total_ms = ms(t0.elapsed());
+        Ok(Answer {
+            question: question.to_string(),
+            answer,
+            citations,
+            removed_citations: removed,
+            retrieved: hits,
+            fallback,
+            fallback_reason,
+            triage,
+            timings,
+        })
     }
 }

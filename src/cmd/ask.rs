@@ -1,13 +1,318 @@
 //! `lawbrain ask` and `lawbrain bench llm`.
 
-use crate::cli::{AskArgs, DataArgs, ModelArgs};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub fn run(a: AskArgs) -> anyhow::Result<()> {
-    let _ = a;
-    anyhow::bail!("ask: not built yet")
+use anyhow::Context;
+use lawbrain::answer::{prompt, Answer, Brain, ConsultEvent, ConsultOptions, PromptBudget};
+use lawbrain::llm::{Backend, CandleEngine, EngineOptions, GenParams, ModelSource};
+use lawbrain::search::{Hit, SearchOptions, Searcher};
+use lawbrain::triage::Directory;
+
+use crate::cli::{AskArgs, DataArgs, ModelArgs, Profile};
+
+/// Where the model comes from, per the flags.
+pub fn model_source(m: &ModelArgs) -> ModelSource {
+    if let Some(p) = &m.model {
+        ModelSource::Path(p.clone())
+    } else if let Some(h) = &m.hf {
+        ModelSource::Hf(h.clone())
+    } else {
+        ModelSource::Profile(
+            match m.profile {
+                Profile::Default => "default",
+                Profile::Small => "small",
+            }
+            .to_string(),
+        )
+    }
 }
 
-pub fn bench(data: DataArgs, model: ModelArgs, gen_tokens: usize, runs: usize) -> anyhow::Result<()> {
-    let _ = (data, model, gen_tokens, runs);
-    anyhow::bail!("bench llm: not built yet")
+/// Sampling parameters per the flags (no deadline: see [`consult_options`]).
+pub fn gen_params(m: &ModelArgs) -> GenParams {
+    GenParams {
+        max_tokens: m.max_tokens,
+        temperature: m.temperature,
+        top_p: m.top_p,
+        seed: m.seed,
+        ..GenParams::default()
+    }
+}
+
+/// Per-question options per the flags.
+pub fn consult_options(m: &ModelArgs) -> ConsultOptions {
+    ConsultOptions {
+        timeout: Some(Duration::from_secs(m.deadline_secs)),
+        ..ConsultOptions::default()
+    }
+}
+
+/// Load the engine the flags select.
+pub fn load_engine(m: &ModelArgs, cache: &Path) -> anyhow::Result<CandleEngine> {
+    let engine = CandleEngine::from_source(
+        &model_source(m),
+        cache,
+        &EngineOptions { threads: m.threads },
+    )?;
+    Ok(engine)
+}
+
+fn open_searcher(data: &DataArgs) -> anyhow::Result<(lawbrain::config::Paths, Searcher)> {
+    let paths = super::paths(data);
+    lawbrain::search::ensure_index(&paths, None, &mut lawbrain::assets::NoProgress)
+        .context("preparing the search index")?;
+    let s = Searcher::open(&paths.index).context("opening the search index")?;
+    Ok((paths, s))
+}
+
+pub fn run(a: AskArgs) -> anyhow::Result<()> {
+    let (paths, searcher) = open_searcher(&a.data)?;
+    let backend: Option<Arc<dyn Backend>> = if a.no_llm {
+        None
+    } else {
+        match load_engine(&a.model, &paths.cache) {
+            Ok(e) => Some(Arc::new(e)),
+            Err(e) => {
+                eprintln!(
+                    "warning: model not available ({e:#}); answering with article excerpts only"
+                );
+                None
+            }
+        }
+    };
+    let brain = Brain {
+        searcher: Arc::new(searcher),
+        directory: Arc::new(Directory::builtin()),
+        backend,
+        params: gen_params(&a.model),
+    };
+    let stream = a.stream && !a.json;
+    let mut out = std::io::stdout();
+    let answer: Answer =
+        brain.consult_with(&a.question, &[], &consult_options(&a.model), &mut |ev| {
+            if stream {
+                match ev {
+                    ConsultEvent::Triage(t) => {
+                        let _ = writeln!(
+                            out,
+                            "【分流】{}（{}）",
+                            t.referral.service_name,
+                            t.primary_service.id()
+                        );
+                    }
+                    ConsultEvent::Hits(h) => {
+                        let _ = writeln!(out, "【检索到 {} 条】", h.len());
+                    }
+                    ConsultEvent::Delta(d) => {
+                        let _ = write!(out, "{d}");
+                        let _ = out.flush();
+                    }
+                }
+            }
+            true
+        })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    if stream {
+        println!("\n");
+        if answer.fallback || !answer.removed_citations.is_empty() {
+            println!("—— 显示的答案（已核对引用）——\n{}", answer.answer);
+        }
+    } else {
+        println!("{}\n", answer.answer);
+    }
+    print_footer(&answer);
+    Ok(())
+}
+
+fn print_footer(a: &Answer) {
+    if let Some(r) = &a.fallback_reason {
+        println!("（未使用模型生成：{r}）");
+    }
+    for c in &a.citations {
+        let mark = if c.in_context {
+            ""
+        } else {
+            "（不在检索结果中）"
+        };
+        println!("引用：《{}》第{}条{mark}", c.law, c.article);
+    }
+    for c in &a.removed_citations {
+        println!(
+            "已删除的引用：《{}》第{}条（{:?}）",
+            c.law, c.article, c.status
+        );
+    }
+    let t = &a.timings;
+    println!(
+        "服务：{}；需人工复核：{}{}",
+        a.triage.referral.service_name,
+        if a.triage.needs_review { "是" } else { "否" },
+        if a.triage.review_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "（{}）",
+                a.triage
+                    .review_reasons
+                    .iter()
+                    .map(|r| r.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    println!(
+        "检索 {:.0} ms，提示 {} tokens，首字 {:.0} ms，生成 {} tokens（{:.1} tok/s），共 {:.0} ms",
+        t.retrieval_ms, t.prompt_tokens, t.ttft_ms, t.gen_tokens, t.tokens_per_s, t.total_ms
+    );
+}
+
+/// The fixed benchmark question.
+const BENCH_QUESTION: &str =
+    "公司连续三个月拖欠我的工资，我想辞职，可以要求公司支付经济补偿吗？应该怎么办？";
+/// Articles used when the search index is not available (same prompt every run).
+const BENCH_ARTICLES: &[(&str, u32)] = &[
+    ("中华人民共和国劳动合同法", 38),
+    ("中华人民共和国劳动合同法", 46),
+    ("中华人民共和国劳动合同法", 47),
+    ("中华人民共和国劳动合同法", 30),
+    ("中华人民共和国劳动合同法", 85),
+];
+
+fn bench_hits(data: &DataArgs) -> anyhow::Result<Vec<Hit>> {
+    if let Ok(Ok(s)) = std::panic::catch_unwind(|| {
+        let paths = super::paths(data);
+        Searcher::open(&paths.index)
+    }) {
+        let hits = s.search(BENCH_QUESTION, &SearchOptions::default())?;
+        if !hits.is_empty() {
+            return Ok(hits);
+        }
+    }
+    // Straight from laws.db, so the bench runs without an index.
+    let db = super::paths(data).laws_db();
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", db.display()))?;
+    let mut hits = Vec::new();
+    for (law, n) in BENCH_ARTICLES {
+        let (label, text): (String, String) = conn.query_row(
+            "SELECT article_no, article_text FROM articles WHERE law_name = ?1 AND article_no_arabic = ?2 AND status = '现行有效' LIMIT 1",
+            rusqlite::params![law, n],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        hits.push(Hit {
+            law: law.to_string(),
+            article: *n,
+            suffix: 0,
+            article_label: label,
+            text,
+            score: 0.0,
+            level: "law".into(),
+            status: "valid".into(),
+        });
+    }
+    Ok(hits)
+}
+
+pub fn bench(
+    data: DataArgs,
+    model: ModelArgs,
+    gen_tokens: usize,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let paths = super::paths(&data);
+    let hits = bench_hits(&data)?;
+    let t0 = Instant::now();
+    let engine = load_engine(&model, &paths.cache)?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let count = |t: &str| engine.count_tokens(t).unwrap_or(0);
+    let (messages, used) =
+        prompt::build_messages(BENCH_QUESTION, &[], &hits, &PromptBudget::default(), &count);
+    let rendered = lawbrain::llm::template::chatml(&messages);
+    let prompt_file = paths.data.join("bench").join("llm_prompt.txt");
+    if let Some(dir) = prompt_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&prompt_file, &rendered)?;
+    let params = GenParams {
+        max_tokens: gen_tokens,
+        repeat_penalty: 1.0,
+        ..GenParams::default()
+    };
+    println!("model: {}", engine.name());
+    println!(
+        "threads: {}",
+        model
+            .threads
+            .map_or("all cores".to_string(), |t| t.to_string())
+    );
+    println!("load: {load_ms:.0} ms");
+    println!(
+        "prompt: {} articles, written to {}",
+        used,
+        prompt_file.display()
+    );
+    let mut ttfts = Vec::new();
+    let (mut pps, mut tgs) = (Vec::new(), Vec::new());
+    for run in 0..runs.max(1) {
+        engine.reset_cache()?;
+        let g = engine.generate_prompt(&rendered, &params, &mut |_| true)?;
+        println!(
+            "run {}: prompt {} tok, {:.1} tok/s; gen {} tok, {:.1} tok/s; ttft {:.0} ms; stop {:?}",
+            run + 1,
+            g.stats.prompt_tokens,
+            g.stats.prompt_tokens_per_s,
+            g.stats.gen_tokens,
+            g.stats.tokens_per_s,
+            g.stats.ttft_ms,
+            g.stop
+        );
+        ttfts.push(g.stats.ttft_ms);
+        pps.push(g.stats.prompt_tokens_per_s);
+        tgs.push(g.stats.tokens_per_s);
+    }
+    // TTFT when the fixed system prompt is already cached (the service's case).
+    engine.reset_cache()?;
+    let (warm_msgs, _) = prompt::build_messages(
+        "邻居装修噪音很大怎么办？",
+        &[],
+        &hits[..1],
+        &PromptBudget::default(),
+        &count,
+    );
+    engine.generate_prompt(
+        &lawbrain::llm::template::chatml(&warm_msgs),
+        &GenParams {
+            max_tokens: 1,
+            ..params.clone()
+        },
+        &mut |_| true,
+    )?;
+    let g = engine.generate_prompt(
+        &rendered,
+        &GenParams {
+            max_tokens: 1,
+            ..params.clone()
+        },
+        &mut |_| true,
+    )?;
+    use lawbrain::bench::percentile;
+    println!("---");
+    println!("prompt tok/s p50: {:.1}", percentile(&pps, 50.0));
+    println!("gen tok/s p50: {:.1}", percentile(&tgs, 50.0));
+    println!("ttft p50 (cold): {:.0} ms", percentile(&ttfts, 50.0));
+    println!(
+        "ttft (system prompt cached, {} of {} prompt tokens reused): {:.0} ms",
+        g.stats.cached_prompt_tokens, g.stats.prompt_tokens, g.stats.ttft_ms
+    );
+    if let Some(rss) = lawbrain::bench::peak_rss_mib() {
+        println!("peak RSS: {rss:.0} MiB");
+    }
+    Ok(())
 }

@@ -1,8 +1,114 @@
-//! `lawbrain triage`.
+//! `lawbrain triage`: route a question to a public legal service.
+//!
+//! Uses the search index for the retrieved-laws signal when one exists; works
+//! without it (the question alone).
 
 use crate::cli::TriageArgs;
+use lawbrain::config::Paths;
+use lawbrain::search::{SearchOptions, Searcher};
+use lawbrain::triage::{self, Directory, Triage};
 
 pub fn run(a: TriageArgs) -> anyhow::Result<()> {
-    let _ = a;
-    anyhow::bail!("triage: not built yet")
+    let question = a.question.trim();
+    if question.is_empty() {
+        anyhow::bail!("the question is empty: lawbrain triage \"<问题>\"");
+    }
+    let directory = match &a.directory {
+        Some(p) => Directory::load(p)?,
+        None => Directory::builtin(),
+    };
+    let hits = retrieve(&a, question);
+    let t = triage::triage(question, &hits, &directory);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&t)?);
+    } else {
+        print_text(&t);
+    }
+    Ok(())
+}
+
+/// Hits from the index when one exists; none otherwise (triage still works).
+fn retrieve(a: &TriageArgs, question: &str) -> Vec<lawbrain::search::Hit> {
+    let mut paths = Paths::from_env();
+    if let Some(i) = &a.data.index {
+        paths.index = i.clone();
+    }
+    if !paths.index.exists() {
+        tracing::info!(
+            "no search index at {}; triaging the question alone",
+            paths.index.display()
+        );
+        return Vec::new();
+    }
+    let opts = SearchOptions {
+        k: 5,
+        ..SearchOptions::default()
+    };
+    match Searcher::open(&paths.index).and_then(|s| s.search(question, &opts)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!("search failed ({e}); triaging the question alone");
+            Vec::new()
+        }
+    }
+}
+
+fn print_text(t: &Triage) {
+    println!(
+        "建议服务：{}（{}）",
+        t.primary_service.name_zh(),
+        t.primary_service.id()
+    );
+    let others: Vec<String> = t
+        .services
+        .iter()
+        .skip(1)
+        .map(|s| s.name_zh().to_string())
+        .collect();
+    if !others.is_empty() {
+        println!("其他可选：{}", others.join("、"));
+    }
+    println!("理由：");
+    for w in &t.why {
+        println!("  - {w}");
+    }
+    if t.needs_review {
+        let ids: Vec<&str> = t.review_reasons.iter().map(|r| r.id()).collect();
+        println!("需人工审核：{}", ids.join(", "));
+    }
+    let la = &t.legal_aid;
+    if la.may_qualify {
+        let arts: Vec<String> = la
+            .basis
+            .iter()
+            .map(|a| format!("第{}条", a.article))
+            .collect();
+        println!(
+            "法律援助：可能符合条件（法律援助法{}）{}",
+            arts.join("、"),
+            if la.economic_review_exempt {
+                "，可能免予经济困难审查"
+            } else {
+                ""
+            }
+        );
+    }
+    if !la.what_to_bring.is_empty() {
+        println!("申请法律援助请携带：");
+        for b in &la.what_to_bring {
+            println!("  - {b}");
+        }
+    }
+    let r = &t.referral;
+    println!("去哪里：");
+    for w in &r.where_to_go {
+        println!("  - {w}");
+    }
+    println!("怎么办：");
+    for h in &r.how {
+        println!("  - {h}");
+    }
+    if !r.phones.is_empty() {
+        println!("电话：{}", r.phones.join("、"));
+    }
 }

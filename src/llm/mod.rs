@@ -8,6 +8,18 @@
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+mod engine;
+pub mod files;
+mod qwen2;
+mod sampling;
+pub mod template;
+mod tokens;
+
+pub use engine::{CandleEngine, EngineOptions};
+pub use files::{fast_variant, resolve, ModelSource};
+pub use sampling::loop_tail;
+pub use tokens::{Tokens, Utf8Stream};
+
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -104,4 +116,11 @@ pub trait Backend: Send + Sync {
         params: &GenParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> crate::Result<Generation>;
+
+    /// Tokens in `text` for this backend's tokenizer, when it knows (used to
+    /// fit retrieved articles into the prompt budget).
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let _ = text;
+        None
+    }
 }

@@ -180,25 +180,113 @@ pub struct Triage {
 
 use crate::search::Hit;
 
-/// The referral directory (TOML, editable by staff).
+pub mod directory;
+pub mod facts;
+pub mod legal_aid;
+pub mod review;
+pub mod rules;
+pub mod signals;
+
+pub use directory::{Hotline, Online, ServiceEntry, Unit};
+
+/// The referral directory (TOML, editable by staff): `corpus/directory.toml`
+/// is built in; see [`directory`] for reading and lookups.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Directory {}
-
-impl Directory {
-    /// The directory shipped with lawbrain (`triage/directory.toml`).
-    pub fn builtin() -> Directory {
-        todo!("triage helper")
-    }
-
-    /// Load a directory file.
-    pub fn load(path: &std::path::Path) -> crate::Result<Directory> {
-        let _ = path;
-        todo!("triage helper")
-    }
+pub struct Directory {
+    #[serde(default)]
+    pub city: String,
+    /// The marker for fields staff still have to fill in ("待填写").
+    #[serde(default)]
+    pub placeholder: String,
+    #[serde(default)]
+    pub hotlines: Vec<Hotline>,
+    #[serde(default)]
+    pub online: Option<Online>,
+    #[serde(default)]
+    pub units: Vec<Unit>,
+    /// Where and how, per service id.
+    #[serde(default)]
+    pub services: std::collections::BTreeMap<String, ServiceEntry>,
 }
+
+/// Most services listed in a triage.
+const MAX_SERVICES: usize = 5;
+/// A service below this score is not suggested (unless a rule adds it).
+const SUGGEST_MIN: f32 = 1.0;
+/// Most reasons in `why`.
+const MAX_WHY: usize = 8;
 
 /// Triage a question, given the articles retrieved for it (may be empty).
 pub fn triage(question: &str, hits: &[Hit], directory: &Directory) -> Triage {
-    let _ = (question, hits, directory);
-    todo!("triage helper")
+    use chrono::Datelike;
+    triage_in_year(question, hits, directory, chrono::Local::now().year())
+}
+
+/// [`triage`] with the current year given (elapsed-time rules use it), so a
+/// result can be reproduced exactly.
+pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year: i32) -> Triage {
+    let f = facts::read(question, year);
+    let scores = rules::score(&f, hits);
+    let (legal_aid, aid_why) = legal_aid::assess(&f);
+    let review = review::reasons(&f, &legal_aid);
+
+    let ranked = scores.ranked();
+    let primary_service = ranked
+        .first()
+        .map(|(s, _)| *s)
+        .unwrap_or(Service::Consultation);
+    let mut services: Vec<Service> = ranked
+        .iter()
+        .filter(|(s, v)| *s == primary_service || *v >= SUGGEST_MIN)
+        .map(|(s, _)| *s)
+        .take(MAX_SERVICES)
+        .collect();
+    let mut push = |s: Service| {
+        if !services.contains(&s) {
+            services.push(s);
+        }
+    };
+    if legal_aid.may_qualify {
+        push(Service::LegalAid);
+    }
+    if review.iter().any(|(r, _)| *r == ReviewReason::Safety) {
+        push(Service::Emergency);
+    }
+
+    // Why: the strongest reasons for the suggested services, then legal aid
+    // and review explanations.
+    let mut why: Vec<String> = Vec::new();
+    let mut strong: Vec<&(Service, f32, String)> = scores
+        .reasons
+        .iter()
+        .filter(|(s, w, _)| services.contains(s) && (*w >= SUGGEST_MIN || *s == primary_service))
+        .collect();
+    strong.sort_by(|a, b| {
+        let pa = a.0 == primary_service;
+        let pb = b.0 == primary_service;
+        pb.cmp(&pa).then(b.1.total_cmp(&a.1))
+    });
+    for (s, _, r) in strong {
+        let line = format!("{}：{}", s.name_zh(), r);
+        if !why.contains(&line) && why.len() < MAX_WHY - 2 {
+            why.push(line);
+        }
+    }
+    why.extend(aid_why.into_iter().take(2));
+    for (r, text) in &review {
+        why.push(format!("需人工审核（{}）：{}", r.id(), text));
+    }
+
+    let review_reasons: Vec<ReviewReason> = review.iter().map(|(r, _)| *r).collect();
+    let referral = directory.referral(primary_service, &f.legal_text);
+    tracing::debug!(primary = primary_service.id(), reasons = ?review_reasons, "triage");
+    Triage {
+        primary_service,
+        services,
+        why,
+        needs_review: !review_reasons.is_empty(),
+        review_reasons,
+        legal_aid,
+        referral,
+    }
 }

@@ -1,0 +1,285 @@
+//! Qwen2 forward pass over GGUF weights (a trimmed copy of candle-transformers'
+//! `quantized_qwen2`), changed for a CPU service:
+//! - the token embedding stays quantized and rows are dequantized on lookup
+//!   (shared with the tied output matrix: no 0.9 GB f32 copy);
+//! - the KV cache can be truncated to a prefix, so a prompt that shares its
+//!   start (the fixed system prompt) with the previous one is not recomputed;
+//! - q/k/v and gate/up use candle's fused shared-input mat-vec when it applies.
+
+use std::sync::Arc;
+
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
+use candle_transformers::quantized_nn::RmsNorm;
+use candle_transformers::utils::repeat_kv;
+
+/// Model hyper-parameters read from the GGUF metadata.
+#[derive(Debug, Clone)]
+pub struct Qwen2Config {
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub context_length: usize,
+    pub rms_eps: f64,
+    pub rope_base: f32,
+}
+
+impl Qwen2Config {
+    pub fn from_gguf(ct: &gguf_file::Content) -> Result<Self> {
+        let arch = ct
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_else(|| "qwen2".to_string());
+        if arch != "qwen2" {
+            candle_core::bail!("unsupported model architecture `{arch}` (expected qwen2)");
+        }
+        let get = |k: &str| match ct.metadata.get(k) {
+            Some(v) => Ok(v),
+            None => candle_core::bail!("cannot find {k} in GGUF metadata"),
+        };
+        Ok(Qwen2Config {
+            n_head: get("qwen2.attention.head_count")?.to_u32()? as usize,
+            n_kv_head: get("qwen2.attention.head_count_kv")?.to_u32()? as usize,
+            n_embd: get("qwen2.embedding_length")?.to_u32()? as usize,
+            n_layer: get("qwen2.block_count")?.to_u32()? as usize,
+            context_length: get("qwen2.context_length")?.to_u32()? as usize,
+            rms_eps: get("qwen2.attention.layer_norm_rms_epsilon")?.to_f32()? as f64,
+            rope_base: get("qwen2.rope.freq_base")
+                .and_then(|m| m.to_f32())
+                .unwrap_or(10000.0),
+        })
+    }
+}
+
+/// A linear layer kept quantized, with the tensor shared for fused calls.
+#[derive(Debug, Clone)]
+struct QLinear {
+    t: Arc<QTensor>,
+    mm: QMatMul,
+}
+
+impl QLinear {
+    fn new(t: QTensor) -> Result<Self> {
+        let t = Arc::new(t);
+        Ok(QLinear {
+            mm: QMatMul::from_arc(t.clone())?,
+            t,
+        })
+    }
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.mm.forward(x)
+    }
+}
+
+/// Apply several linear layers to the same input, fused when candle can.
+fn multi_forward(ls: &[&QLinear], x: &Tensor) -> Result<Vec<Tensor>> {
+    let all_q = ls.iter().all(|l| matches!(l.mm, QMatMul::QTensor(_)));
+    if all_q && x.is_contiguous() {
+        let ts: Vec<&QTensor> = ls.iter().map(|l| l.t.as_ref()).collect();
+        if let Some(v) = QTensor::gemv_fused_shared_lhs(&ts, x)? {
+            return Ok(v);
+        }
+    }
+    ls.iter().map(|l| l.forward(x)).collect()
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    wq: QLinear,
+    wk: QLinear,
+    wv: QLinear,
+    bq: Tensor,
+    bk: Tensor,
+    bv: Tensor,
+    wo: QLinear,
+    attn_norm: RmsNorm,
+    w_gate: QLinear,
+    w_down: QLinear,
+    w_up: QLinear,
+    ffn_norm: RmsNorm,
+    kv: Option<(Tensor, Tensor)>,
+}
+
+/// The Qwen2 model with its KV cache.
+pub struct Qwen2 {
+    cfg: Qwen2Config,
+    head_dim: usize,
+    embd: Arc<QTensor>,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    neg_inf: Tensor,
+    /// Tokens whose keys/values are in the cache.
+    cached: usize,
+}
+
+impl Qwen2 {
+    pub fn from_gguf<R: std::io::Seek + std::io::Read>(
+        ct: &gguf_file::Content,
+        r: &mut R,
+        device: &Device,
+    ) -> Result<Self> {
+        let cfg = Qwen2Config::from_gguf(ct)?;
+        let head_dim = cfg.n_embd / cfg.n_head;
+        let embd = Arc::new(ct.tensor(r, "token_embd.weight", device)?);
+        let norm = RmsNorm::from_qtensor(ct.tensor(r, "output_norm.weight", device)?, cfg.rms_eps)?;
+        let output = match ct.tensor(r, "output.weight", device) {
+            Ok(t) => QMatMul::from_qtensor(t)?,
+            Err(_) => QMatMul::from_arc(embd.clone())?,
+        };
+        // RoPE tables, only as long as we may need.
+        let ctx = cfg.context_length.min(32768);
+        let theta: Vec<f32> = (0..head_dim)
+            .step_by(2)
+            .map(|i| 1f32 / cfg.rope_base.powf(i as f32 / head_dim as f32))
+            .collect();
+        let theta = Tensor::new(theta.as_slice(), device)?;
+        let idx = Tensor::arange(0, ctx as u32, device)?
+            .to_dtype(DType::F32)?
+            .reshape((ctx, 1))?
+            .matmul(&theta.reshape((1, theta.elem_count()))?)?;
+        let (cos, sin) = (idx.cos()?, idx.sin()?);
+        let mut layers = Vec::with_capacity(cfg.n_layer);
+        for i in 0..cfg.n_layer {
+            let p = format!("blk.{i}");
+            let q = |n: &str| ct.tensor(r, &format!("{p}.{n}"), device);
+            let mut q = q;
+            layers.push(Layer {
+                wq: QLinear::new(q("attn_q.weight")?)?,
+                wk: QLinear::new(q("attn_k.weight")?)?,
+                wv: QLinear::new(q("attn_v.weight")?)?,
+                bq: q("attn_q.bias")?.dequantize(device)?,
+                bk: q("attn_k.bias")?.dequantize(device)?,
+                bv: q("attn_v.bias")?.dequantize(device)?,
+                wo: QLinear::new(q("attn_output.weight")?)?,
+                attn_norm: RmsNorm::from_qtensor(q("attn_norm.weight")?, cfg.rms_eps)?,
+                w_gate: QLinear::new(q("ffn_gate.weight")?)?,
+                w_down: QLinear::new(q("ffn_down.weight")?)?,
+                w_up: QLinear::new(q("ffn_up.weight")?)?,
+                ffn_norm: RmsNorm::from_qtensor(q("ffn_norm.weight")?, cfg.rms_eps)?,
+                kv: None,
+            });
+        }
+        Ok(Qwen2 {
+            cfg,
+            head_dim,
+            embd,
+            layers,
+            norm,
+            output,
+            cos,
+            sin,
+            neg_inf: Tensor::new(f32::NEG_INFINITY, device)?,
+            cached: 0,
+        })
+    }
+
+    /// Longest sequence the RoPE tables cover.
+    pub fn max_positions(&self) -> usize {
+        self.cos.dim(0).unwrap_or(0)
+    }
+
+    /// Keep only the first `len` positions of the KV cache.
+    pub fn truncate_cache(&mut self, len: usize) -> Result<()> {
+        if len >= self.cached {
+            return Ok(());
+        }
+        for l in self.layers.iter_mut() {
+            if len == 0 {
+                l.kv = None;
+            } else if let Some((k, v)) = &l.kv {
+                l.kv = Some((k.narrow(2, 0, len)?, v.narrow(2, 0, len)?));
+            }
+        }
+        self.cached = len;
+        Ok(())
+    }
+
+    /// Feed `tokens` at the end of the cache; logits of the last one.
+    pub fn forward(&mut self, tokens: &[u32]) -> Result<Tensor> {
+        let seq_len = tokens.len();
+        if seq_len == 0 {
+            candle_core::bail!("forward on an empty token sequence");
+        }
+        let pos = self.cached;
+        if pos + seq_len > self.max_positions() {
+            candle_core::bail!(
+                "sequence of {} tokens exceeds the context of {}",
+                pos + seq_len,
+                self.max_positions()
+            );
+        }
+        let device = self.neg_inf.device().clone();
+        let ids = Tensor::new(tokens, &device)?;
+        let mut x = self.embd.embedding(&ids)?.unsqueeze(0)?;
+        let mask = if seq_len == 1 {
+            None
+        } else {
+            let m = candle_transformers::utils::build_causal_mask(seq_len, pos, &device)?;
+            Some(m)
+        };
+        let cos = self.cos.narrow(0, pos, seq_len)?;
+        let sin = self.sin.narrow(0, pos, seq_len)?;
+        let (nh, nkv, hd) = (self.cfg.n_head, self.cfg.n_kv_head, self.head_dim);
+        for l in self.layers.iter_mut() {
+            let residual = x.clone();
+            let h = l.attn_norm.forward(&x)?;
+            let qkv = multi_forward(&[&l.wq, &l.wk, &l.wv], &h)?;
+            let q = qkv[0].broadcast_add(&l.bq)?;
+            let k = qkv[1].broadcast_add(&l.bk)?;
+            let v = qkv[2].broadcast_add(&l.bv)?;
+            let q = q
+                .reshape((1, seq_len, nh, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let k = k
+                .reshape((1, seq_len, nkv, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let v = v
+                .reshape((1, seq_len, nkv, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
+            let k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
+            let (k, v) = match &l.kv {
+                Some((kc, vc)) => (Tensor::cat(&[kc, &k], 2)?, Tensor::cat(&[vc, &v], 2)?),
+                None => (k, v),
+            };
+            l.kv = Some((k.clone(), v.clone()));
+            let k = repeat_kv(k, nh / nkv)?.contiguous()?;
+            let v = repeat_kv(v, nh / nkv)?.contiguous()?;
+            let att = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
+            let att = match &mask {
+                None => att,
+                Some(m) => {
+                    let m = m.broadcast_as(att.shape())?;
+                    m.where_cond(&self.neg_inf.broadcast_as(att.shape().dims())?, &att)?
+                }
+            };
+            let att = candle_nn::ops::softmax_last_dim(&att)?;
+            let y = att.matmul(&v)?;
+            let y = y.transpose(1, 2)?.reshape((1, seq_len, nh * hd))?;
+            let y = l.wo.forward(&y)?;
+            let x1 = (y + residual)?;
+            let h = l.ffn_norm.forward(&x1)?;
+            let gu = multi_forward(&[&l.w_gate, &l.w_up], &h)?;
+            let m = (candle_nn::ops::silu(&gu[0])? * &gu[1])?;
+            let m = l.w_down.forward(&m)?;
+            x = (m + x1)?;
+        }
+        self.cached = pos + seq_len;
+        let x = self.norm.forward(&x)?;
+        let x = x.i((.., seq_len - 1, ..))?;
+        let logits = self.output.forward(&x)?;
+        logits
+            .squeeze(0)?
+            .to_dtype(DType::F32)?
+            .flatten_to(D::Minus1)
+    }
+}

@@ -1,0 +1,181 @@
+//! The local LLM engine on the real default model (Qwen2.5-Coder-1.5B Q4_K_M):
+//! tokenizer, determinism, streaming, cancellation, deadlines, prefix reuse,
+//! and model resolution through an offline hf-hub cache.
+//! Generated lengths are kept short: CI has 2 cores.
+
+mod common;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use lawbrain::llm::{
+    Backend, CandleEngine, ChatMessage, EngineOptions, GenParams, ModelSource, StopReason,
+};
+
+fn engine() -> &'static CandleEngine {
+    static E: OnceLock<CandleEngine> = OnceLock::new();
+    E.get_or_init(|| {
+        CandleEngine::load(&common::default_model(), &EngineOptions::default())
+            .expect("loading model")
+    })
+}
+
+fn greedy(max_tokens: usize) -> GenParams {
+    GenParams {
+        max_tokens,
+        ..GenParams::default()
+    }
+}
+
+fn msgs(q: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::new("system", "你是一个简洁的助手，用中文回答。"),
+        ChatMessage::new("user", q),
+    ]
+}
+
+/// Expected ids were obtained once from an independent tokenizer: the Python
+/// `tokenizers` 0.23.3 wheel, configured like Qwen2's published
+/// tokenizer.json (NFC, the Qwen2 split regex, byte-level BPE), with vocab and
+/// merges read from the same GGUF by a hand-written Python GGUF reader.
+#[test]
+fn tokenizer_matches_pinned_ids() {
+    let t = engine().tokens();
+    assert_eq!(
+        t.encode("用人单位拖欠工资三个月，我可以解除劳动合同并要求经济补偿吗？")
+            .expect("encode"),
+        vec![
+            109695, 114850, 104254, 108213, 3837, 109944, 106255, 110838, 62926, 101882, 99346,
+            105370, 101037, 11319
+        ]
+    );
+    assert_eq!(
+        t.encode("<|im_start|>user\n《中华人民共和国劳动合同法》第38条 2024年 OK<|im_end|>\n")
+            .expect("encode"),
+        vec![
+            151644, 872, 198, 26940, 105492, 104773, 110838, 24339, 25067, 29437, 18, 23, 38989,
+            220, 17, 15, 17, 19, 7948, 10402, 151645, 198
+        ]
+    );
+    let s = "拖欠工资，怎么办？ 第38条";
+    assert_eq!(t.decode(&t.encode(s).expect("encode")), s);
+    assert!(
+        t.is_eog(151645) && t.is_eog(151643),
+        "im_end and endoftext stop generation"
+    );
+    assert!(!t.is_eog(151644));
+}
+
+#[test]
+fn greedy_is_deterministic_and_streams_whole_text() {
+    let e = engine();
+    let mut pieces = Vec::new();
+    let a = e
+        .generate(
+            &msgs("用一句话说明什么是劳动合同。"),
+            &greedy(16),
+            &mut |p| {
+                pieces.push(p.to_string());
+                true
+            },
+        )
+        .expect("generate");
+    assert!(!a.text.trim().is_empty());
+    assert_eq!(
+        pieces.concat(),
+        a.text,
+        "streamed pieces concatenate to the full text"
+    );
+    assert!(
+        pieces.iter().all(|p| !p.contains('\u{FFFD}')),
+        "no broken UTF-8 in pieces: {pieces:?}"
+    );
+    assert!(a.stats.gen_tokens > 0 && a.stats.gen_tokens <= 16);
+    assert!(a.stats.prompt_tokens > 10);
+    let b = e
+        .generate(
+            &msgs("用一句话说明什么是劳动合同。"),
+            &greedy(16),
+            &mut |_| true,
+        )
+        .expect("generate");
+    assert_eq!(a.text, b.text, "greedy generation is deterministic");
+    assert!(
+        b.stats.cached_prompt_tokens > 0,
+        "the shared prefix was reused: {:?}",
+        b.stats
+    );
+}
+
+#[test]
+fn cancel_and_deadline_stop_generation() {
+    let e = engine();
+    let mut n = 0;
+    let g = e
+        .generate(
+            &msgs("请列出十种常见的劳动纠纷。"),
+            &greedy(64),
+            &mut |_| {
+                n += 1;
+                n < 2
+            },
+        )
+        .expect("generate");
+    assert_eq!(g.stop, StopReason::Cancelled);
+    assert_eq!(n, 2);
+    assert!(g.stats.gen_tokens <= 4, "{:?}", g.stats);
+
+    let past = GenParams {
+        deadline: Some(Instant::now() - Duration::from_millis(1)),
+        ..greedy(64)
+    };
+    let g = e
+        .generate(&msgs("你好"), &past, &mut |_| true)
+        .expect("generate");
+    assert_eq!(g.stop, StopReason::Deadline);
+    assert!(g.text.is_empty());
+}
+
+#[test]
+fn sampling_with_a_seed_is_reproducible() {
+    let e = engine();
+    let p = GenParams {
+        temperature: 0.8,
+        top_p: Some(0.9),
+        seed: 7,
+        ..greedy(10)
+    };
+    let a = e
+        .generate(&msgs("随便说一个中国城市。"), &p, &mut |_| true)
+        .expect("generate");
+    let b = e
+        .generate(&msgs("随便说一个中国城市。"), &p, &mut |_| true)
+        .expect("generate");
+    assert_eq!(a.text, b.text);
+}
+
+#[test]
+fn hf_cache_resolves_offline() {
+    let model = common::default_model();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("models--lawbrain-test--tiny-GGUF");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    std::fs::create_dir_all(repo.join("refs")).expect("mkdir");
+    std::fs::create_dir_all(repo.join("snapshots").join(commit)).expect("mkdir");
+    std::fs::write(repo.join("refs").join("main"), commit).expect("ref");
+    let snap = repo.join("snapshots").join(commit).join("model.gguf");
+    std::os::unix::fs::symlink(&model, &snap).expect("symlink");
+    let got = lawbrain::llm::resolve(
+        &ModelSource::Hf("lawbrain-test/tiny-GGUF:model.gguf".into()),
+        tmp.path(),
+        Some(tmp.path()),
+    )
+    .expect("resolved from the cache");
+    assert_eq!(got, snap);
+    // Offline mode: a file that is not cached is an error naming the cache, not a download.
+    std::env::set_var("HF_HUB_OFFLINE", "1");
+    let err =
+        lawbrain::llm::files::hf_file("lawbrain-test/tiny-GGUF:missing.gguf", Some(tmp.path()))
+            .expect_err("not cached");
+    assert!(err.to_string().contains("HF_HUB_OFFLINE"), "{err}");
+}
