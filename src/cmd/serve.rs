@@ -1,23 +1,325 @@
 //! `lawbrain serve`, `user`, `purge`, `bench serve`.
 
-use crate::cli::{PurgeArgs, ServeArgs, UserArgs};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use lawbrain::answer::Brain;
+use lawbrain::config::Paths;
+use lawbrain::llm::{Backend, GenParams};
+use lawbrain::search::Searcher;
+use lawbrain::server::{AppState, ServerConfig};
+use lawbrain::store::{Role as StoreRole, Store};
+use lawbrain::triage::Directory;
+
+use crate::cli::{PurgeArgs, Role, ServeArgs, UserAction, UserArgs};
+
+fn db_path(db: &Option<PathBuf>, paths: &Paths) -> PathBuf {
+    db.clone().unwrap_or_else(|| paths.data.join("lawbrain.sqlite3"))
+}
+
+/// Load the model the flags select; `None` (extractive answers) when it cannot load.
+fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
+    let _ = (a, paths);
+    tracing::warn!("the model loader is not available in this build: serving extractive answers (--no-llm)");
+    None
+}
 
 pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
-    let _ = a;
-    anyhow::bail!("serve: not built yet")
+    let paths = super::paths(&a.data);
+    let mut bar = super::Bar::new();
+    if !a.no_setup {
+        let corpus = lawbrain::assets::asset("laws-db")?;
+        lawbrain::assets::ensure(&corpus, &paths.cache, false, &mut bar).context("fetching the law database")?;
+        if !a.no_llm && a.model.model.is_none() && a.model.hf.is_none() {
+            let profile = match a.model.profile {
+                crate::cli::Profile::Default => "default",
+                crate::cli::Profile::Small => "small",
+            };
+            let m = lawbrain::assets::model_asset(profile)?;
+            if let Err(e) = lawbrain::assets::ensure(&m, &paths.cache, false, &mut bar) {
+                tracing::warn!(error = %e, "could not fetch the model; answers will be extractive");
+            }
+        }
+        lawbrain::search::ensure_index(&paths, None, &mut bar).context("preparing the search index")?;
+    }
+    let searcher = Searcher::open(&paths.index).context("opening the search index")?;
+    let directory = match &a.directory {
+        Some(p) => Directory::load(p).with_context(|| format!("loading referral directory {}", p.display()))?,
+        None => Directory::builtin(),
+    };
+    let backend = if a.no_llm {
+        tracing::info!("--no-llm: serving extractive answers");
+        None
+    } else {
+        load_backend(&a, &paths)
+    };
+    let brain = Brain {
+        searcher: Arc::new(searcher),
+        directory: Arc::new(directory),
+        backend,
+        params: GenParams {
+            max_tokens: a.model.max_tokens,
+            temperature: a.model.temperature,
+            top_p: a.model.top_p,
+            seed: a.model.seed,
+            ..GenParams::default()
+        },
+    };
+    let db = db_path(&a.db, &paths);
+    let store = Store::open(&db).with_context(|| format!("opening the service database {}", db.display()))?;
+    tracing::info!(db = %db.display(), "service database ready");
+    let config = ServerConfig {
+        generators: a.generators.max(1),
+        queue: a.queue,
+        reports_dir: paths.data.join("reports"),
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(Arc::new(brain), Arc::new(store), config);
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(lawbrain::server::serve(&a.addr, state))?;
+    Ok(())
 }
 
 pub fn user(a: UserArgs) -> anyhow::Result<()> {
-    let _ = a;
-    anyhow::bail!("user: not built yet")
+    let paths = Paths::from_env();
+    let db = db_path(&a.db, &paths);
+    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    match a.action {
+        UserAction::Add { name, role } => {
+            let password = match std::env::var("LAWBRAIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s).context("reading the password from stdin")?;
+                    s.lines().next().unwrap_or("").to_string()
+                }
+            };
+            let role = match role {
+                Role::Agent => StoreRole::Agent,
+                Role::Staff => StoreRole::Staff,
+            };
+            let u = store.add_user(&name, role, &password)?;
+            store.audit("cli", "user.add", &format!("user:{}", u.name), role.id())?;
+            println!("added {} ({})", u.name, u.role.id());
+        }
+        UserAction::List => {
+            for u in store.users()? {
+                println!("{}\t{}", u.name, u.role.id());
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn purge(a: PurgeArgs) -> anyhow::Result<()> {
-    let _ = a;
-    anyhow::bail!("purge: not built yet")
+    let paths = Paths::from_env();
+    let db = db_path(&a.db, &paths);
+    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let r = store.purge(a.older_than_days)?;
+    println!(
+        "purged {} conversations older than {} days and {} expired sessions",
+        r.conversations, a.older_than_days, r.sessions
+    );
+    Ok(())
 }
 
+/// Questions the consult part of the bench asks (everyday wording, not eval cases).
+const BENCH_QUESTIONS: [&str; 5] = [
+    "公司拖欠工资两个月了，我该去哪里投诉？",
+    "租房押金房东不退怎么办",
+    "邻居装修把我家墙弄裂了，能要求赔偿吗",
+    "离婚时孩子的抚养权怎么判",
+    "网购买到假货商家不给退款",
+];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Load test a running server on loopback: `/api/search` at `concurrency`
+/// connections for `requests` requests, then `/api/consult` with 10
+/// concurrent citizens (20 requests).
 pub fn bench(url: String, concurrency: usize, requests: usize) -> anyhow::Result<()> {
-    let _ = (url, concurrency, requests);
-    anyhow::bail!("bench serve: not built yet")
+    let host = url
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        anyhow::bail!("bench serve only targets a loopback server (got {url})");
+    }
+    let requests = requests.clamp(1, 100_000);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let client = reqwest_like::Client::new(&url)?;
+        let rss0 = client.rss_hint().await;
+        // --- search
+        let queries = ["拖欠工资", "离婚 抚养权", "押金不退", "交通事故赔偿", "劳动合同解除 经济补偿"];
+        let (lat, errors, wall) = client
+            .run(concurrency.max(1), requests, move |i| {
+                (
+                    "GET",
+                    format!("/api/search?q={}", urlenc(queries[i % queries.len()])),
+                    String::new(),
+                )
+            })
+            .await;
+        println!(
+            "search: {} requests at {} connections in {:.2}s: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, errors {}",
+            lat.len() + errors.len(),
+            concurrency,
+            wall,
+            (lat.len() + errors.len()) as f64 / wall,
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            errors.len()
+        );
+        for e in errors.iter().take(5) {
+            println!("  error: {e}");
+        }
+        // --- consult
+        let (lat, errors, wall) = client
+            .run(10, 20, |i| {
+                (
+                    "POST",
+                    "/api/consult".to_string(),
+                    serde_json::json!({ "question": BENCH_QUESTIONS[i % BENCH_QUESTIONS.len()] }).to_string(),
+                )
+            })
+            .await;
+        let busy = errors.iter().filter(|e| e.starts_with("503") || e.starts_with("429")).count();
+        println!(
+            "consult: 20 requests from 10 concurrent citizens in {:.2}s: {} answered, p50 {:.0} ms, p99 {:.0} ms, {} refused as busy (503/429), {} other errors",
+            wall,
+            lat.len(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            busy,
+            errors.len() - busy
+        );
+        for e in errors.iter().filter(|e| !(e.starts_with("503") || e.starts_with("429"))).take(5) {
+            println!("  error: {e}");
+        }
+        let rss1 = client.rss_hint().await;
+        if let (Some(a), Some(b)) = (rss0, rss1) {
+            println!("server health before: {a}");
+            println!("server health after:  {b}");
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn urlenc(s: &str) -> String {
+    lawbrain::server::pages::url_segment(s)
+}
+
+/// A tiny HTTP/1.1 client over tokio for the loopback bench (no extra dependency).
+mod reqwest_like {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    pub struct Client {
+        addr: String,
+        host: String,
+    }
+
+    type Req = (&'static str, String, String);
+
+    impl Client {
+        pub fn new(url: &str) -> anyhow::Result<Client> {
+            let rest = url.trim_start_matches("http://");
+            let hostport = rest.split('/').next().unwrap_or(rest);
+            let addr = if hostport.contains(':') {
+                hostport.to_string()
+            } else {
+                format!("{hostport}:80")
+            };
+            Ok(Client {
+                addr,
+                host: hostport.to_string(),
+            })
+        }
+
+        /// One request on a fresh connection; returns (status, body).
+        async fn request(&self, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+            let mut s = TcpStream::connect(&self.addr).await?;
+            let head = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                self.host,
+                body.len()
+            );
+            s.write_all(head.as_bytes()).await?;
+            s.write_all(body.as_bytes()).await?;
+            let mut r = BufReader::new(s);
+            let mut status_line = String::new();
+            r.read_line(&mut status_line).await?;
+            let status: u16 = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+            let mut rest = Vec::new();
+            r.read_to_end(&mut rest).await?;
+            let text = String::from_utf8_lossy(&rest);
+            let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+            Ok((status, body))
+        }
+
+        pub async fn rss_hint(&self) -> Option<String> {
+            self.request("GET", "/healthz", "").await.ok().map(|(_, b)| b)
+        }
+
+        /// Run `total` requests from `conc` workers; returns (latencies ms sorted, errors, wall s).
+        pub async fn run(
+            &self,
+            conc: usize,
+            total: usize,
+            make: impl Fn(usize) -> Req + Send + Sync + 'static,
+        ) -> (Vec<f64>, Vec<String>, f64) {
+            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let make = Arc::new(make);
+            let me = Arc::new(Client {
+                addr: self.addr.clone(),
+                host: self.host.clone(),
+            });
+            let t0 = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..conc {
+                let (next, make, me) = (next.clone(), make.clone(), me.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut errs = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if i >= total {
+                            break;
+                        }
+                        let (m, p, b) = make(i);
+                        let t = Instant::now();
+                        match tokio::time::timeout(Duration::from_secs(600), me.request(m, &p, &b)).await {
+                            Ok(Ok((200, _))) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
+                            Ok(Ok((s, body))) => errs.push(format!("{s} {}", body.chars().take(120).collect::<String>())),
+                            Ok(Err(e)) => errs.push(format!("io {e}")),
+                            Err(_) => errs.push("timeout".into()),
+                        }
+                    }
+                    (lat, errs)
+                }));
+            }
+            let mut lat = Vec::new();
+            let mut errs = Vec::new();
+            for t in tasks {
+                if let Ok((l, e)) = t.await {
+                    lat.extend(l);
+                    errs.extend(e);
+                }
+            }
+            lat.sort_by(|a, b| a.total_cmp(b));
+            (lat, errs, t0.elapsed().as_secs_f64())
+        }
+    }
 }

@@ -1,0 +1,260 @@
+//! One consultation as the service runs it, for the web hall, the agent
+//! console and the OpenAI endpoint alike:
+//!
+//! 1. [`prepare`]: check the question, retrieve articles and triage at once
+//!    (cheap; answered even when generation is saturated), and take a place
+//!    in the generation queue, or fail with 503 + `Retry-After`.
+//! 2. [`generate`]: wait for a generator (reporting the queue position), run
+//!    the blocking pipeline on a blocking thread, forward the answer text as
+//!    it is drafted, and store the finished answer. When the receiver goes
+//!    away (client disconnected) generation is cancelled and nothing is stored.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use tokio::sync::mpsc;
+
+use super::error::AppError;
+use super::queue::Ticket;
+use super::AppState;
+use crate::answer::{Answer, ConsultEvent};
+use crate::llm::ChatMessage;
+use crate::search::{Hit, SearchOptions};
+use crate::triage::Triage;
+
+/// Events of one consultation, in order: `Queue`* `Delta`* then `Done` or `Error`.
+#[derive(Debug)]
+pub enum Ev {
+    /// Still waiting; position 1 = next.
+    Queue(usize),
+    Delta(String),
+    Done(Box<Finished>),
+    Error(String),
+}
+
+/// A finished, stored consultation.
+#[derive(Debug)]
+pub struct Finished {
+    pub answer: Answer,
+    /// `None` when storing failed (logged; the citizen still gets the answer).
+    pub answer_id: Option<i64>,
+    pub queue_ms: f64,
+}
+
+/// A consultation ready to generate.
+pub struct Prepared {
+    pub question: String,
+    pub history: Vec<ChatMessage>,
+    pub conversation_id: String,
+    pub triage: Triage,
+    pub hits: Vec<Hit>,
+    pub ticket: Ticket,
+    pub position: usize,
+}
+
+/// Articles shown beside an answer.
+pub const HITS_SHOWN: usize = 5;
+
+/// Check a question against the size limit.
+pub fn check_question(state: &AppState, question: &str) -> Result<String, AppError> {
+    let q = question.trim();
+    if q.is_empty() {
+        return Err(AppError::bad_request("问题不能为空"));
+    }
+    let n = q.chars().count();
+    if n > state.config.max_question_chars {
+        return Err(AppError::too_large(format!(
+            "问题太长（{n} 字），请精简到 {} 字以内",
+            state.config.max_question_chars
+        )));
+    }
+    Ok(q.to_string())
+}
+
+/// Retrieve and triage (on a blocking thread).
+pub async fn search_and_triage(state: &Arc<AppState>, question: &str) -> Result<(Vec<Hit>, Triage), AppError> {
+    let st = state.clone();
+    let q = question.to_string();
+    tokio::task::spawn_blocking(move || -> crate::Result<(Vec<Hit>, Triage)> {
+        let opts = SearchOptions {
+            k: HITS_SHOWN,
+            ..SearchOptions::default()
+        };
+        let hits = st.pipeline.search(&q, &opts)?;
+        let triage = st.pipeline.triage(&q, &hits);
+        Ok((hits, triage))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "search task failed");
+        AppError::internal()
+    })?
+    .map_err(AppError::from)
+}
+
+/// Step 1: validate, retrieve, triage, join the queue.
+pub async fn prepare(
+    state: &Arc<AppState>,
+    question: &str,
+    conversation_id: Option<&str>,
+    history: Option<Vec<ChatMessage>>,
+    channel: &str,
+) -> Result<Prepared, AppError> {
+    let question = check_question(state, question)?;
+    let (conversation_id, history) = match conversation_id {
+        Some(id) => {
+            if !state.store.conversation_exists(id)? {
+                return Err(AppError::not_found("对话不存在或已过期，请重新提问"));
+            }
+            let h = match history {
+                Some(h) => h,
+                None => state.store.history(id)?,
+            };
+            (id.to_string(), h)
+        }
+        None => (state.store.create_conversation(channel)?, history.unwrap_or_default()),
+    };
+    let (hits, triage) = search_and_triage(state, &question).await?;
+    let ticket = match state.queue.enqueue() {
+        Ok(t) => t,
+        Err(full) => {
+            state.metrics.queue_full();
+            let wait = state.config.retry_after_secs;
+            return Err(AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "当前咨询人数较多（{} 人排队），请 {wait} 秒后再试；下方的法条和办理指引仍可参考",
+                    full.waiting
+                ),
+            )
+            .retry_after(wait)
+            .with("triage", serde_json::to_value(&triage).unwrap_or_default())
+            .with("hits", serde_json::to_value(&hits).unwrap_or_default()));
+        }
+    };
+    let position = ticket.position();
+    Ok(Prepared {
+        question,
+        history,
+        conversation_id,
+        triage,
+        hits,
+        ticket,
+        position,
+    })
+}
+
+/// Step 2: wait, generate, store. Sends events to `tx`; stops when `tx` closes.
+pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
+    let queued = Instant::now();
+    let ticket = p.ticket;
+    let mut last_pos = p.position;
+    let admit = ticket_admit(ticket, &tx, &mut last_pos);
+    let Some(slot) = admit.await else {
+        return; // client left while waiting, or the queue shut down
+    };
+    let queue_ms = queued.elapsed().as_secs_f64() * 1000.0;
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let st = state.clone();
+    let tx2 = tx.clone();
+    let flag = cancelled.clone();
+    let question = p.question.clone();
+    let history = p.history.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        st.pipeline.consult(&question, &history, &mut |ev| match ev {
+            ConsultEvent::Delta(text) => {
+                if tx2.blocking_send(Ev::Delta(text.to_string())).is_err() {
+                    flag.store(true, Ordering::SeqCst);
+                    return false;
+                }
+                true
+            }
+            _ => !tx2.is_closed(),
+        })
+    })
+    .await;
+    let answer = match result {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "consultation failed");
+            let _ = tx.send(Ev::Error("生成回答失败，请稍后再试或转人工".into())).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "consultation task panicked");
+            let _ = tx.send(Ev::Error("服务内部错误".into())).await;
+            return;
+        }
+    };
+    if cancelled.load(Ordering::SeqCst) || tx.is_closed() {
+        tracing::info!("client left; answer not stored");
+        return;
+    }
+    state
+        .metrics
+        .generation(answer.timings.gen_tokens, answer.timings.tokens_per_s);
+    let st = state.clone();
+    let conv = p.conversation_id.clone();
+    let to_store = answer.clone();
+    let stored = tokio::task::spawn_blocking(move || st.store.save_answer(&conv, &to_store, &[])).await;
+    let answer_id = match stored {
+        Ok(Ok(id)) => Some(id),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "storing answer failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storing task failed");
+            None
+        }
+    };
+    let _ = tx
+        .send(Ev::Done(Box::new(Finished {
+            answer,
+            answer_id,
+            queue_ms,
+        })))
+        .await;
+}
+
+/// Wait for a generator, reporting position changes every half second.
+async fn ticket_admit(ticket: Ticket, tx: &mpsc::Sender<Ev>, last: &mut usize) -> Option<super::queue::Slot> {
+    let pos_probe = ticket.position_probe();
+    let admit = ticket.admit();
+    tokio::pin!(admit);
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            slot = &mut admit => return slot,
+            _ = tick.tick() => {
+                if tx.is_closed() {
+                    return None;
+                }
+                let pos = pos_probe();
+                if pos != *last && pos > 0 {
+                    *last = pos;
+                    if tx.send(Ev::Queue(pos)).await.is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Run a whole consultation and collect the result (JSON API, agent console).
+pub async fn run_to_end(state: Arc<AppState>, p: Prepared) -> Result<Finished, AppError> {
+    let (tx, mut rx) = mpsc::channel(256);
+    tokio::spawn(generate(state, p, tx));
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Ev::Done(f) => return Ok(*f),
+            Ev::Error(m) => return Err(AppError::new(StatusCode::INTERNAL_SERVER_ERROR, m)),
+            Ev::Queue(_) | Ev::Delta(_) => {}
+        }
+    }
+    Err(AppError::internal())
+}

@@ -1,0 +1,162 @@
+//! Staff and agent accounts (argon2 password hashes) and login sessions.
+//! Session tokens are random; only their sha256 is stored.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{now, random_hex, Store};
+use crate::{Error, Result};
+
+/// What an account may do. Staff may do everything an agent may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 12348 hotline agent: the agent console.
+    Agent,
+    /// Reviewer: the review queue, eval reports, and the agent console.
+    Staff,
+}
+
+impl Role {
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Staff => "staff",
+        }
+    }
+
+    pub fn from_id(s: &str) -> Option<Role> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "staff" => Some(Role::Staff),
+            _ => None,
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Role::Agent => "坐席",
+            Role::Staff => "审核员",
+        }
+    }
+}
+
+/// A logged-in or listed account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(2)?;
+    Ok(User {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: Role::from_id(&role).unwrap_or(Role::Agent),
+    })
+}
+
+impl Store {
+    /// Add an account. Names are 1-64 visible characters; passwords at least 8.
+    pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(Error::InvalidInput("user name must be 1-64 visible characters".into()));
+        }
+        if password.chars().count() < 8 {
+            return Err(Error::InvalidInput("password must have at least 8 characters".into()));
+        }
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt[..]);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Store(format!("salt: {e}")))?;
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| Error::Store(format!("hashing password: {e}")))?
+            .to_string();
+        let conn = self.conn();
+        let exists = conn
+            .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if exists {
+            return Err(Error::InvalidInput(format!("user {name} already exists")));
+        }
+        conn.execute(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![name, role.id(), hash, now()],
+        )?;
+        Ok(User {
+            id: conn.last_insert_rowid(),
+            name: name.to_string(),
+            role,
+        })
+    }
+
+    /// All accounts.
+    pub fn users(&self) -> Result<Vec<User>> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT id, name, role FROM users ORDER BY name")?;
+        let rows = st.query_map([], user_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Check a password; `None` for an unknown name or a wrong password.
+    pub fn verify_login(&self, name: &str, password: &str) -> Result<Option<User>> {
+        let row: Option<(User, String)> = self
+            .conn()
+            .query_row(
+                "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
+                [name.trim()],
+                |r| Ok((user_from_row(r)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((user, hash)) = row else {
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| Error::Store(format!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .ok()
+            .map(|_| user))
+    }
+
+    /// Start a session for `user`; returns (token for the cookie, CSRF token).
+    pub fn create_session(&self, user: &User, ttl_secs: i64) -> Result<(String, String)> {
+        let token = random_hex(32);
+        let csrf = random_hex(16);
+        self.conn().execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash(&token), user.id, csrf, now() + ttl_secs],
+        )?;
+        Ok((token, csrf))
+    }
+
+    /// The user and CSRF token of a live session.
+    pub fn session(&self, token: &str) -> Result<Option<(User, String)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT u.id, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                params![token_hash(token), now()],
+                |r| Ok((user_from_row(r)?, r.get(3)?)),
+            )
+            .optional()?)
+    }
+
+    /// End a session.
+    pub fn delete_session(&self, token: &str) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash(token)])?;
+        Ok(())
+    }
+}
