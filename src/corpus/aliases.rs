@@ -68,6 +68,18 @@ pub fn aliases_for(name: &str) -> Vec<String> {
     ] {
         if let Some(rest) = norm.strip_prefix(court) {
             push(rest.to_string());
+            // 关于适用《民法典》婚姻家庭编的解释（一） -> 民法典婚姻家庭编解释（一）, 婚姻家庭编解释（一）
+            if let Some(body) = rest.strip_prefix("关于适用") {
+                if let Some(i) = body.find("的解释") {
+                    let (subject, tail) = (&body[..i], &body[i + "的解释".len()..]);
+                    push(format!("{subject}解释{tail}"));
+                    if let Some(part) = subject.strip_prefix("民法典") {
+                        if part.ends_with('编') {
+                            push(format!("{part}解释{tail}"));
+                        }
+                    }
+                }
+            }
             break;
         }
     }
@@ -95,5 +107,11 @@ mod tests {
         assert!(a.contains(&"刑诉法".to_string()));
         let a = aliases_for("中华人民共和国劳动法");
         assert_eq!(a, vec!["劳动法".to_string()]);
+        let a = aliases_for("最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）");
+        assert!(
+            a.contains(&"民法典婚姻家庭编解释（一）".to_string()),
+            "{a:?}"
+        );
+        assert!(a.contains(&"婚姻家庭编解释（一）".to_string()), "{a:?}");
     }
 }

@@ -250,7 +250,7 @@ impl Corpus {
             .iter()
             .find(|l| l.name == name.trim())
             .or_else(|| self.laws.iter().find(|l| aliases::normalize(&l.name) == q))
-            .or_else(|| self.laws.iter().find(|l| l.aliases.iter().any(|a| *a == q)))
+            .or_else(|| self.laws.iter().find(|l| l.aliases.contains(&q)))
     }
 
     /// Resolve a name to a full law name, also among versions not in force
