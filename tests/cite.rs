@@ -93,6 +93,14 @@ fn versions_not_in_force_and_unknown_laws() {
     assert_eq!(cites.len(), 1);
     assert_eq!(cites[0].status, CiteStatus::NotFound);
     assert_eq!(cites[0].law, "中华人民共和国劳动保护法");
+    // Without 《》 too, leading verbs cut off; 本法 is not a law name.
+    let cites = cite::check("依照劳动保护法第5条，本法第3条", c);
+    assert_eq!(cites.len(), 1, "{cites:?}");
+    assert_eq!(
+        (cites[0].law.as_str(), cites[0].status),
+        ("劳动保护法", CiteStatus::NotFound)
+    );
+    assert_eq!(cites[0].raw, "劳动保护法第5条");
     // Criminal law with 之一.
     let cites = cite::check("刑法第一百三十三条之一", c);
     assert_eq!(

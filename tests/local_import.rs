@@ -114,6 +114,17 @@ fn imported_articles_keep_paragraphs_paths_and_dates() {
         c.resolve_law("民法典婚姻家庭编的解释（一）").is_none(),
         "no fuzzy matches"
     );
+    let full = "最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）";
+    assert_eq!(
+        c.resolve_law("婚姻家庭编解释（一）")
+            .map(|l| l.name.as_str()),
+        Some(full)
+    );
+    assert_eq!(
+        c.resolve_law("《民法典婚姻家庭编解释（二）》")
+            .map(|l| l.name.as_str()),
+        Some(full.replace('一', "二").as_str())
+    );
 }
 
 #[test]

@@ -45,6 +45,7 @@ pub struct Citation {
     pub end: usize,
 }
 
+use crate::corpus::aliases::NameIndex;
 use crate::corpus::{Corpus, Lookup};
 
 /// Find and check every citation in `text`.
@@ -56,17 +57,23 @@ use crate::corpus::{Corpus, Lookup};
 /// citation (、和及) or written `该法第N条` refers to the last law named.
 /// Bare `第N条` with no law are skipped.
 pub fn check(text: &str, corpus: &Corpus) -> Vec<Citation> {
+    check_with(text, corpus, &NameIndex::new(corpus))
+}
+
+/// [`check`] with a prebuilt name index (build it once per corpus when
+/// checking many texts).
+pub fn check_with(text: &str, corpus: &Corpus, names: &NameIndex) -> Vec<Citation> {
     let mut out = Vec::new();
     // (resolved full name or the name as written, whether it resolved)
     let mut last_law: Option<(String, bool)> = None;
     for raw in parse_citations(text) {
         let mut start = raw.start;
         let law: Option<(String, bool)> = match &raw.law {
-            LawRef::Named(name) => Some(match corpus.resolve_any_law(name) {
+            LawRef::Named(name) => Some(match names.resolve(name) {
                 Some(full) => (full.to_string(), true),
                 None => (name.clone(), false),
             }),
-            LawRef::Context(run) => match corpus.resolve_law_suffix(run) {
+            LawRef::Context(run) => match names.resolve_suffix(run) {
                 Some((full, len)) => {
                     start = raw.start + (run.len() - len);
                     Some((full.to_string(), true))

@@ -95,7 +95,7 @@ pub fn article(a: ArticleArgs) -> anyhow::Result<()> {
                 if art.possibly_outdated {
                     println!("注意：本条可能已被后来的修正案修改。");
                 }
-                if !art.status.citable() || art.status == lawbrain::corpus::Status::NotYetInForce {
+                if !art.status.citable() {
                     println!("注意：此版本在 {} 不是现行有效版本。", corpus.as_of);
                 }
                 println!("\n{}", art.text);

@@ -68,10 +68,110 @@ pub fn aliases_for(name: &str) -> Vec<String> {
     ] {
         if let Some(rest) = norm.strip_prefix(court) {
             push(rest.to_string());
+            // 关于适用《民法典》婚姻家庭编的解释（一） -> 民法典婚姻家庭编解释（一）, 婚姻家庭编解释（一）
+            if let Some(body) = rest.strip_prefix("关于适用") {
+                if let Some(i) = body.find("的解释") {
+                    let (subject, tail) = (&body[..i], &body[i + "的解释".len()..]);
+                    push(format!("{subject}解释{tail}"));
+                    if let Some(part) = subject.strip_prefix("民法典") {
+                        if part.ends_with('编') {
+                            push(format!("{part}解释{tail}"));
+                        }
+                    }
+                }
+            }
             break;
         }
     }
     out
+}
+
+/// A lookup table from normalised names and aliases to full law names, for
+/// resolving many names against one corpus (citation checking). Full names
+/// win over aliases; an alias shared by two laws resolves to neither.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex {
+    map: std::collections::HashMap<String, String>,
+    max_chars: usize,
+}
+
+impl NameIndex {
+    /// Index the selected laws, then the laws known only in other versions.
+    pub fn new(corpus: &super::Corpus) -> Self {
+        let mut names: Vec<&str> = corpus.laws.iter().map(|l| l.name.as_str()).collect();
+        let mut last: Option<&str> = None;
+        for a in &corpus.other_versions {
+            if last != Some(a.law.as_str()) && !names.contains(&a.law.as_str()) {
+                names.push(&a.law);
+            }
+            last = Some(&a.law);
+        }
+        let mut map: std::collections::HashMap<String, String> = Default::default();
+        for n in &names {
+            map.entry(normalize(n)).or_insert_with(|| n.to_string());
+        }
+        let mut ambiguous = std::collections::HashSet::new();
+        let selected: Vec<(&str, &Vec<String>)> = corpus
+            .laws
+            .iter()
+            .map(|l| (l.name.as_str(), &l.aliases))
+            .collect();
+        let computed: Vec<(&str, Vec<String>)> = names[selected.len()..]
+            .iter()
+            .map(|n| (*n, aliases_for(n)))
+            .collect();
+        let all = selected
+            .iter()
+            .map(|(n, a)| (*n, a.as_slice()))
+            .chain(computed.iter().map(|(n, a)| (*n, a.as_slice())));
+        let full: std::collections::HashSet<String> = map.keys().cloned().collect();
+        let mut alias_map: std::collections::HashMap<String, String> = Default::default();
+        for (name, aliases) in all {
+            for a in aliases {
+                if full.contains(a) {
+                    continue;
+                }
+                match alias_map.get(a) {
+                    Some(other) if other != name => {
+                        ambiguous.insert(a.clone());
+                    }
+                    Some(_) => {}
+                    None => {
+                        alias_map.insert(a.clone(), name.to_string());
+                    }
+                }
+            }
+        }
+        for (a, n) in alias_map {
+            if !ambiguous.contains(&a) {
+                map.insert(a, n);
+            }
+        }
+        let max_chars = map.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        NameIndex { map, max_chars }
+    }
+
+    /// The full name for a name or alias as written (《》, 中华人民共和国 optional).
+    pub fn resolve(&self, name: &str) -> Option<&str> {
+        self.map.get(&normalize(name)).map(|s| s.as_str())
+    }
+
+    /// The longest law name or alias that `text` ends with: the full name and
+    /// the byte length of the matched suffix of `text`.
+    pub fn resolve_suffix(&self, text: &str) -> Option<(&str, usize)> {
+        let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        let n = starts.len();
+        // Longest first; a suffix can be longer than its normalised key by the
+        // 中华人民共和国 prefix and brackets.
+        let longest = (self.max_chars + 12).min(n);
+        for k in (2..=longest).rev() {
+            let i = starts[n - k];
+            if let Some(full) = self.resolve(&text[i..]) {
+                return Some((full, text.len() - i));
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +195,11 @@ mod tests {
         assert!(a.contains(&"刑诉法".to_string()));
         let a = aliases_for("中华人民共和国劳动法");
         assert_eq!(a, vec!["劳动法".to_string()]);
+        let a = aliases_for("最高人民法院关于适用《中华人民共和国民法典》婚姻家庭编的解释（一）");
+        assert!(
+            a.contains(&"民法典婚姻家庭编解释（一）".to_string()),
+            "{a:?}"
+        );
+        assert!(a.contains(&"婚姻家庭编解释（一）".to_string()), "{a:?}");
     }
 }

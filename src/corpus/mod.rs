@@ -250,7 +250,7 @@ impl Corpus {
             .iter()
             .find(|l| l.name == name.trim())
             .or_else(|| self.laws.iter().find(|l| aliases::normalize(&l.name) == q))
-            .or_else(|| self.laws.iter().find(|l| l.aliases.iter().any(|a| *a == q)))
+            .or_else(|| self.laws.iter().find(|l| l.aliases.contains(&q)))
     }
 
     /// Resolve a name to a full law name, also among versions not in force
@@ -278,19 +278,13 @@ impl Corpus {
 
     /// The longest law name or alias that `text` ends with, and its length in
     /// bytes: for "根据劳动合同法" it is 劳动合同法. Used to find the law a
-    /// citation names without 《》.
+    /// citation names without 《》. For many calls build one
+    /// [`aliases::NameIndex`] and use [`aliases::NameIndex::resolve_suffix`].
     pub fn resolve_law_suffix(&self, text: &str) -> Option<(&str, usize)> {
-        let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
-        for &i in &starts {
-            let cand = &text[i..];
-            if cand.chars().count() < 2 {
-                break;
-            }
-            if let Some(name) = self.resolve_any_law(cand) {
-                return Some((name, text.len() - i));
-            }
-        }
-        None
+        let index = aliases::NameIndex::new(self);
+        let (name, len) = index.resolve_suffix(text)?;
+        let name = self.resolve_any_law(name)?;
+        Some((name, len))
     }
 
     /// All articles (any kind) of the selected version of `law` (full name).
