@@ -4,20 +4,19 @@
 //! citation, presses 转人工; a staff user logs in and approves the item.
 //! Screenshots land in `target/browser-artifacts/`.
 
+mod common;
 mod serverkit;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use lawbrain::store::{Role, Store};
-use serverkit::{config, start, Fake};
+use serverkit::{config, real_brain, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_asks_and_staff_approves_in_chromium() {
-    let fake = Fake::new(Duration::from_millis(30));
     let store = Arc::new(Store::open_in_memory().expect("store"));
     store.add_user("reviewer", Role::Staff, "reviewer-pass-1").expect("user");
-    let s = start(fake, store.clone(), config()).await;
+    let s = start(real_brain(), store.clone(), config()).await;
     let artifacts = serverkit::repo().join("target").join("browser-artifacts");
     let url = s.url.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -38,7 +37,8 @@ async fn citizen_asks_and_staff_approves_in_chromium() {
     assert!(out.status.success(), "browser flow failed:\n{stdout}\n{stderr}");
     let r: serde_json::Value = serde_json::from_str(stdout.lines().last().expect("result line")).expect("json");
     assert!(r["hits"].as_u64().expect("hits") >= 1, "{r}");
-    assert!(r["answer"].as_str().expect("answer").contains("劳动合同法"), "{r}");
+    let answer = r["answer"].as_str().expect("answer");
+    assert!(answer.chars().count() > 20 && answer.contains('《'), "a grounded answer: {r}");
     assert!(r["referral"].as_str().expect("referral").contains("12348"), "{r}");
     assert!(r["article_text"].as_str().expect("text").chars().count() > 10, "{r}");
     assert!(r["handoff"].as_str().expect("handoff").contains("已转人工"), "{r}");

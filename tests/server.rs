@@ -2,6 +2,7 @@
 //! shape, limits and errors, queueing, login and CSRF, redaction, escaping
 //! and crash consistency of the store.
 
+mod common;
 mod serverkit;
 
 use std::io::BufRead;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use lawbrain::server::ServerConfig;
 use lawbrain::store::{Role, Store};
 use serde_json::{json, Value};
-use serverkit::{client, config, parse_sse, start, Fake};
+use serverkit::{client, config, parse_sse, real_brain, start, Fake};
 
 fn store() -> Arc<Store> {
     Arc::new(Store::open_in_memory().expect("store"))
@@ -33,9 +34,8 @@ async fn sse_consult(url: &str, body: Value) -> (reqwest::StatusCode, Vec<(Strin
 
 #[tokio::test]
 async fn sse_events_arrive_in_order_and_the_answer_is_stored() {
-    let fake = Fake::new(Duration::from_millis(1));
     let st = store();
-    let s = start(fake.clone(), st.clone(), config()).await;
+    let s = start(real_brain(), st.clone(), config()).await;
     let (status, events) = sse_consult(&s.url, json!({"question": "老板拖欠工资不发，公司还要解除劳动合同怎么办"})).await;
     assert_eq!(status, 200);
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
@@ -47,7 +47,8 @@ async fn sse_events_arrive_in_order_and_the_answer_is_stored() {
     let hits = events[1].1.as_array().expect("hits array");
     assert!(!hits.is_empty(), "hits for a wage question");
     assert!(hits.iter().any(|h| h["law"] == "中华人民共和国劳动合同法"), "{hits:?}");
-    assert_eq!(events[0].1["primary_service"], "arbitration");
+    let services = events[0].1["services"].as_array().expect("services");
+    assert!(services.iter().any(|x| x == "arbitration"), "wage arrears go to labour arbitration: {services:?}");
     let streamed: String = events
         .iter()
         .filter(|(n, _)| n == "delta")
@@ -59,8 +60,15 @@ async fn sse_events_arrive_in_order_and_the_answer_is_stored() {
     let rec = st.answer(answer_id).expect("read").expect("answer stored");
     assert_eq!(rec.answer, streamed);
     assert_eq!(rec.conversation_id, done["conversation_id"].as_str().expect("conv"));
-    let cites = &events[cites].1["citations"];
-    assert_eq!(cites.as_array().map(|a| a.len()), Some(hits.len()));
+    let cites = events[cites].1["citations"].as_array().expect("citations");
+    assert!(!cites.is_empty());
+    assert!(cites.iter().all(|c| c["status"] == "valid"), "{cites:?}");
+    // Every cited article opens.
+    for c in cites {
+        let url = format!("{}/api/articles/{}/{}", s.url, c["law"].as_str().expect("law"), c["article"]);
+        let a: Value = client().get(url).send().await.expect("send").json().await.expect("json");
+        assert!(a["text"].as_str().is_some_and(|t| !t.is_empty()), "{a}");
+    }
 }
 
 #[tokio::test]
@@ -103,8 +111,7 @@ async fn json_consult_keeps_the_conversation_across_turns() {
 
 #[tokio::test]
 async fn openai_shape_stream_and_non_stream() {
-    let fake = Fake::new(Duration::ZERO);
-    let s = start(fake, store(), config()).await;
+    let s = start(real_brain(), store(), config()).await;
     let c = client();
     let body = json!({"model": "lawbrain", "messages": [
         {"role": "system", "content": "你是法律助手"},
@@ -181,8 +188,7 @@ async fn openai_python_client_works() {
             .is_ok_and(|s| s.success());
         assert!(ok, "pip install openai failed");
     }
-    let fake = Fake::new(Duration::ZERO);
-    let s = start(fake, store(), config()).await;
+    let s = start(real_brain(), store(), config()).await;
     let script = r#"
 import sys, openai
 c = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="none")
@@ -377,9 +383,8 @@ async fn a_client_that_leaves_cancels_generation_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn personal_numbers_are_redacted_before_storing() {
-    let fake = Fake::new(Duration::ZERO);
     let st = store();
-    let s = start(fake, st.clone(), config()).await;
+    let s = start(real_brain(), st.clone(), config()).await;
     let q = "我叫张三，身份证42070419900307123X，电话13812345678，工资卡6222021234567890123被公司扣了工资";
     let v: Value = client()
         .post(format!("{}/api/consult", s.url))
@@ -571,9 +576,8 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
 
 #[tokio::test]
 async fn pages_have_a_strict_csp_and_handoff_creates_a_review_item() {
-    let fake = Fake::new(Duration::ZERO);
     let st = store();
-    let s = start(fake, st.clone(), config()).await;
+    let s = start(real_brain(), st.clone(), config()).await;
     let c = client();
     let r = c.get(format!("{}/", s.url)).send().await.expect("send");
     let csp = r.headers()["content-security-policy"].to_str().expect("csp").to_string();
@@ -608,7 +612,7 @@ async fn pages_have_a_strict_csp_and_handoff_creates_a_review_item() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].answer.id, id);
     assert_eq!(items[0].note, "想找人当面问");
-    assert!(st.reviews("pending", Some("criminal"), 10).expect("reviews").is_empty());
+    assert!(items[0].reasons.contains(&"human_request".to_string()));
 }
 
 // ------------------------------------------------------------ crash consistency

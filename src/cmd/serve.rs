@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use lawbrain::answer::Brain;
 use lawbrain::config::Paths;
-use lawbrain::llm::{Backend, GenParams};
+use lawbrain::llm::Backend;
 use lawbrain::search::Searcher;
 use lawbrain::server::{AppState, ServerConfig};
 use lawbrain::store::{Role as StoreRole, Store};
@@ -22,9 +22,16 @@ fn db_path(db: &Option<PathBuf>, paths: &Paths) -> PathBuf {
 
 /// Load the model the flags select; `None` (extractive answers) when it cannot load.
 fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
-    let _ = (a, paths);
-    tracing::warn!("the model loader is not available in this build: serving extractive answers (--no-llm)");
-    None
+    match super::ask::load_engine(&a.model, &paths.cache) {
+        Ok(engine) => {
+            tracing::info!(model = %engine.name(), load_ms = engine.load_ms, "model loaded");
+            Some(Arc::new(engine))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the model could not be loaded: serving extractive answers (as with --no-llm)");
+            None
+        }
+    }
 }
 
 pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
@@ -60,13 +67,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         searcher: Arc::new(searcher),
         directory: Arc::new(directory),
         backend,
-        params: GenParams {
-            max_tokens: a.model.max_tokens,
-            temperature: a.model.temperature,
-            top_p: a.model.top_p,
-            seed: a.model.seed,
-            ..GenParams::default()
-        },
+        params: super::ask::gen_params(&a.model),
     };
     let db = db_path(&a.db, &paths);
     let store = Store::open(&db).with_context(|| format!("opening the service database {}", db.display()))?;

@@ -200,7 +200,7 @@ pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(
         Role::Agent => "/agent".to_string(),
         Role::Staff => "/review".to_string(),
     });
-    let mut resp = Redirect::see_other(&target).into_response();
+    let mut resp = Redirect::to(&target).into_response();
     let h = resp.headers_mut();
     for c in [
         set_cookie(SESSION_COOKIE, &token, "/", state.config.session_ttl_secs),
@@ -230,7 +230,7 @@ pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap, user
     let _ = state.store.audit(&user.user.name, "logout", "session", "");
     (
         [(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", "/", 0))],
-        Redirect::see_other("/login"),
+        Redirect::to("/login"),
     )
         .into_response()
 }

@@ -41,6 +41,10 @@ pub struct Finished {
     /// `None` when storing failed (logged; the citizen still gets the answer).
     pub answer_id: Option<i64>,
     pub queue_ms: f64,
+    /// The text sent as `Delta`s. The model's draft may differ from the
+    /// verified `answer.answer` (invalid citations removed, or the
+    /// extractive fallback used instead).
+    pub streamed: String,
 }
 
 /// A consultation ready to generate.
@@ -164,19 +168,22 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
     let history = p.history.clone();
     let result = tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        st.pipeline.consult(&question, &history, &mut |ev| match ev {
+        let mut streamed = String::new();
+        let r = st.pipeline.consult(&question, &history, &mut |ev| match ev {
             ConsultEvent::Delta(text) => {
                 if tx2.blocking_send(Ev::Delta(text.to_string())).is_err() {
                     flag.store(true, Ordering::SeqCst);
                     return false;
                 }
+                streamed.push_str(text);
                 true
             }
             _ => !tx2.is_closed(),
-        })
+        });
+        r.map(|a| (a, streamed))
     })
     .await;
-    let answer = match result {
+    let (answer, mut streamed) = match result {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "consultation failed");
@@ -192,6 +199,13 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
     if cancelled.load(Ordering::SeqCst) || tx.is_closed() {
         tracing::info!("client left; answer not stored");
         return;
+    }
+    if streamed.is_empty() && !answer.answer.is_empty() {
+        // Extractive answers are not generated piece by piece: send them whole.
+        if tx.send(Ev::Delta(answer.answer.clone())).await.is_err() {
+            return;
+        }
+        streamed = answer.answer.clone();
     }
     state
         .metrics
@@ -216,6 +230,7 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
             answer,
             answer_id,
             queue_ms,
+            streamed,
         })))
         .await;
 }

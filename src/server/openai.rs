@@ -164,7 +164,14 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, ApiJson(req): 
                         .await;
                     return;
                 }
-                Ev::Done(_) => {
+                Ev::Done(f) => {
+                    if f.streamed != f.answer.answer {
+                        // The draft changed in verification: send the checked answer.
+                        let note = format!("\n\n【核验后的答复】\n{}", f.answer.answer);
+                        if out.send(chunk(json!({ "content": note }), None)).await.is_err() {
+                            return;
+                        }
+                    }
                     if out.send(chunk(json!({}), Some("stop"))).await.is_err() {
                         return;
                     }

@@ -226,7 +226,7 @@ pub async fn agent_ask(State(state): S, user: CurrentUser, Form(f): Form<AskForm
         return agent_render(&state, &user, Some("答复未能保存，请重试"), StatusCode::INTERNAL_SERVER_ERROR);
     };
     match state.store.create_call(&user.user.name, answer_id) {
-        Ok(id) => Redirect::see_other(&format!("/agent/calls/{id}")).into_response(),
+        Ok(id) => Redirect::to(&format!("/agent/calls/{id}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "creating call");
             agent_render(&state, &user, Some("通话记录未能保存，请重试"), StatusCode::INTERNAL_SERVER_ERROR)
@@ -298,7 +298,7 @@ pub async fn call_close(State(state): S, user: CurrentUser, Path(id): Path<i64>,
         return denied(StatusCode::PAYLOAD_TOO_LARGE, "答复太长", Some(&user.user));
     }
     match state.store.close_call(id, &user.user.name, &f.reply, escalate) {
-        Ok(()) => Redirect::see_other(&format!("/agent/calls/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/agent/calls/{id}")).into_response(),
         Err(crate::Error::NotFound(m)) => denied(StatusCode::NOT_FOUND, &m, Some(&user.user)),
         Err(crate::Error::InvalidInput(m)) => denied(StatusCode::CONFLICT, &m, Some(&user.user)),
         Err(e) => {
@@ -459,7 +459,7 @@ pub async fn review_decide(State(state): S, user: CurrentUser, Path(id): Path<i6
         _ => return denied(StatusCode::BAD_REQUEST, "未知操作", Some(&user.user)),
     };
     match state.store.decide_review(id, &user.user.name, &decision) {
-        Ok(()) => Redirect::see_other("/review").into_response(),
+        Ok(()) => Redirect::to("/review").into_response(),
         Err(crate::Error::InvalidInput(m)) => denied(StatusCode::CONFLICT, &m, Some(&user.user)),
         Err(e) => {
             tracing::error!(error = %e, "deciding review");

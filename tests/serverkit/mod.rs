@@ -17,6 +17,22 @@ use lawbrain::server::{AppState, ArticleView, Consult, ServerConfig};
 use lawbrain::store::Store;
 use lawbrain::triage::{LegalAidHint, Referral, ReviewReason, Service, Triage};
 
+/// The real pipeline: the shared test index (real corpus), the built-in
+/// referral directory, extractive answers (no model: the model is not the
+/// point of these tests and is slow on 2 cores).
+pub fn real_brain() -> Arc<lawbrain::answer::Brain> {
+    static B: std::sync::OnceLock<Arc<lawbrain::answer::Brain>> = std::sync::OnceLock::new();
+    B.get_or_init(|| {
+        Arc::new(lawbrain::answer::Brain {
+            searcher: crate::common::searcher(),
+            directory: Arc::new(lawbrain::triage::Directory::builtin()),
+            backend: None,
+            params: lawbrain::llm::GenParams::default(),
+        })
+    })
+    .clone()
+}
+
 /// A stand-in pipeline over real statute text.
 pub struct Fake {
     articles: Vec<Hit>,

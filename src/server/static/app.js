@@ -190,7 +190,8 @@
         }
         else if (name === "done") {
           conversationId = d.conversation_id;
-          if (!started) answerText.textContent = d.answer;
+          // The verified answer replaces the draft (invalid citations removed).
+          answerText.textContent = d.answer;
           if (triage) turn.appendChild(referralCard(triage));
           if (d.answer_id) actions(turn, d.answer_id);
           status.textContent = "";
