@@ -37,11 +37,15 @@ fn dev_retrieval_quality() {
         if got.iter().take(5).any(|g| gold.contains(g)) {
             hit5 += 1.0;
         }
-        recall10 += gold.iter().filter(|g| got.contains(g)).count() as f64 / gold.len().max(1) as f64;
+        recall10 +=
+            gold.iter().filter(|g| got.contains(g)).count() as f64 / gold.len().max(1) as f64;
     }
     let n = cases.len() as f64;
     let (hit5, recall10) = (hit5 / n, recall10 / n);
-    println!("dev retrieval over {} cases: hit@5 {hit5:.3}, recall@10 {recall10:.3}", cases.len());
+    println!(
+        "dev retrieval over {} cases: hit@5 {hit5:.3}, recall@10 {recall10:.3}",
+        cases.len()
+    );
     assert!(hit5 >= 0.60, "hit@5 {hit5:.3} below 0.60");
 }
 
@@ -54,8 +58,16 @@ fn explicit_citations_come_first_in_every_form() {
         ("第一千零七十九条 民法典", "", 0),
         ("劳动合同法82条", "中华人民共和国劳动合同法", 82),
         ("《法律援助法》第三十一条", "中华人民共和国法律援助法", 31),
-        ("中华人民共和国劳动法第四十四条怎么规定的", "中华人民共和国劳动法", 44),
-        ("请问民法典第一千零八十四条说的抚养权是什么意思", "中华人民共和国民法典", 1084),
+        (
+            "中华人民共和国劳动法第四十四条怎么规定的",
+            "中华人民共和国劳动法",
+            44,
+        ),
+        (
+            "请问民法典第一千零八十四条说的抚养权是什么意思",
+            "中华人民共和国民法典",
+            1084,
+        ),
     ];
     for (q, law, art) in cases {
         let hits = s.search(q, &opts(5)).expect("search");
@@ -63,14 +75,25 @@ fn explicit_citations_come_first_in_every_form() {
             continue;
         }
         let first = hits.first().unwrap_or_else(|| panic!("no hits for {q}"));
-        assert_eq!((first.law.as_str(), first.article), (*law, *art), "query {q}");
-        let a = s.corpus().articles.iter().find(|a| a.law == *law && a.article == *art).expect("article");
+        assert_eq!(
+            (first.law.as_str(), first.article),
+            (*law, *art),
+            "query {q}"
+        );
+        let a = s
+            .corpus()
+            .articles
+            .iter()
+            .find(|a| a.law == *law && a.article == *art)
+            .expect("article");
         assert_eq!(first.text, a.text);
         assert_eq!(first.article_label, a.article_label);
     }
     // An article that does not exist is not invented.
     let hits = s.search("民法典第1438条", &opts(5)).expect("search");
-    assert!(hits.iter().all(|h| !(h.law.ends_with("民法典") && h.article == 1438)));
+    assert!(hits
+        .iter()
+        .all(|h| !(h.law.ends_with("民法典") && h.article == 1438)));
 }
 
 #[test]
@@ -89,7 +112,9 @@ fn everyday_questions_find_the_obvious_law() {
         assert!(
             hits.iter().any(|h| h.law.contains(law)),
             "{q}: no {law} in top 5: {:?}",
-            hits.iter().map(|h| format!("{}{}", h.law, h.article)).collect::<Vec<_>>()
+            hits.iter()
+                .map(|h| format!("{}{}", h.law, h.article))
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -109,7 +134,10 @@ fn filters_restrict_results() {
         )
         .expect("search");
     assert!(!by_law.is_empty());
-    assert!(by_law.iter().all(|h| h.law == "中华人民共和国劳动法"), "{by_law:?}");
+    assert!(
+        by_law.iter().all(|h| h.law == "中华人民共和国劳动法"),
+        "{by_law:?}"
+    );
 
     let by_level = s
         .search(
@@ -121,10 +149,18 @@ fn filters_restrict_results() {
             },
         )
         .expect("search");
-    assert!(!by_level.is_empty(), "the shared administrative regulations mention wages");
+    assert!(
+        !by_level.is_empty(),
+        "the shared administrative regulations mention wages"
+    );
     assert!(by_level.iter().all(|h| h.level == "行政法规"));
 
-    let regions: Vec<String> = s.corpus().articles.iter().filter_map(|a| a.region.clone()).collect();
+    let regions: Vec<String> = s
+        .corpus()
+        .articles
+        .iter()
+        .filter_map(|a| a.region.clone())
+        .collect();
     if let Some(region) = regions.first() {
         let by_region = s
             .search(
@@ -148,7 +184,9 @@ fn filters_restrict_results() {
     }
 
     let all = s.search("刑法 盗窃", &opts(20)).expect("search");
-    assert!(all.iter().all(|h| h.status == "现行有效" || h.status == "已被修改"));
+    assert!(all
+        .iter()
+        .all(|h| h.status == "现行有效" || h.status == "已被修改"));
 
     let err = s
         .search(
@@ -160,13 +198,18 @@ fn filters_restrict_results() {
         )
         .expect_err("unknown law");
     assert!(matches!(err, Error::NotFound(_)), "{err}");
-    assert!(matches!(s.search("  ", &opts(5)), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        s.search("  ", &opts(5)),
+        Err(Error::InvalidInput(_))
+    ));
 }
 
 #[test]
 fn missing_index_names_the_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = Searcher::open(dir.path()).err().expect("missing index is an error");
+    let err = Searcher::open(dir.path())
+        .err()
+        .expect("missing index is an error");
     assert!(matches!(err, Error::MissingAsset { .. }), "{err}");
     assert!(err.to_string().contains("lawbrain index"), "{err}");
 }
@@ -175,7 +218,9 @@ fn missing_index_names_the_fix() {
 fn stale_schema_is_detected_and_rebuild_swaps() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut corpus = common::national_corpus().clone();
-    corpus.articles.retain(|a| a.law == "中华人民共和国法律援助法");
+    corpus
+        .articles
+        .retain(|a| a.law == "中华人民共和国法律援助法");
     corpus.laws.retain(|l| l.name == "中华人民共和国法律援助法");
     corpus.other_versions.clear();
     let m = search::build_index(&corpus, dir.path(), vec!["test".into()]).expect("build");
@@ -200,7 +245,8 @@ fn stale_schema_is_detected_and_rebuild_swaps() {
     // A manifest from another schema version is stale and says how to fix it.
     let live = search::live_dir(dir.path()).expect("live dir");
     let mpath = live.join("manifest.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).expect("manifest")).expect("json");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&mpath).expect("manifest")).expect("json");
     v["schema_version"] = serde_json::json!(search::SCHEMA_VERSION + 1);
     std::fs::write(&mpath, serde_json::to_vec(&v).expect("json")).expect("write");
     let err = Searcher::open(dir.path()).err().expect("stale");

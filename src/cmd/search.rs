@@ -36,7 +36,15 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
         println!("no matching articles");
     }
     for (i, h) in hits.iter().enumerate() {
-        println!("{:>2}. 《{}》{}  [{} · {} · {:.2}]", i + 1, h.law, h.article_label, h.level, h.status, h.score);
+        println!(
+            "{:>2}. 《{}》{}  [{} · {} · {:.2}]",
+            i + 1,
+            h.law,
+            h.article_label,
+            h.level,
+            h.status,
+            h.score
+        );
         println!("    {}", h.text);
     }
     Ok(())
@@ -80,7 +88,8 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
 
     let questions: Vec<String> = match &cases {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             text.lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(|l| {

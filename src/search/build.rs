@@ -85,17 +85,9 @@ fn law_names(corpus: &Corpus) -> std::collections::HashMap<&str, String> {
         .collect()
 }
 
-/// Write the corpus JSON beside the index.
-pub fn save_corpus(corpus: &Corpus, path: &Path) -> Result<()> {
-    let f = std::fs::File::create(path).ctx(|| format!("creating {}", path.display()))?;
-    serde_json::to_writer(std::io::BufWriter::new(f), corpus)?;
-    Ok(())
-}
-
-/// Read the corpus JSON written by [`save_corpus`].
+/// Read the corpus saved beside the index.
 pub fn load_corpus(path: &Path) -> Result<Corpus> {
-    let bytes = std::fs::read(path).ctx(|| format!("reading {}", path.display()))?;
-    Ok(serde_json::from_slice(&bytes)?)
+    Corpus::load(path)
 }
 
 /// Build the index for `corpus` into a fresh directory under `index_dir` and swap it in.
@@ -137,14 +129,20 @@ fn write_build(
     let (schema, f) = schema::schema();
     let index = Index::create_in_dir(tdir, schema)?;
     schema::register(&index);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(threads, WRITER_HEAP)?;
     let names = law_names(corpus);
     let all = corpus.articles.iter().chain(corpus.other_versions.iter());
     let total = corpus.articles.len() + corpus.other_versions.len();
     progress.start("indexing articles", total as u64);
     for (i, a) in all.enumerate() {
-        let law_name = names.get(a.law.as_str()).cloned().unwrap_or_else(|| a.law.clone());
+        let law_name = names
+            .get(a.law.as_str())
+            .cloned()
+            .unwrap_or_else(|| a.law.clone());
         writer.add_document(doc!(
             f.text => a.text.as_str(),
             f.law_name => law_name,
@@ -164,7 +162,7 @@ fn write_build(
     }
     writer.commit()?;
     writer.wait_merging_threads()?;
-    save_corpus(corpus, &dir.join(CORPUS))?;
+    corpus.save(&dir.join(CORPUS))?;
     let manifest = IndexManifest {
         schema_version: SCHEMA_VERSION,
         as_of: corpus.as_of.clone(),
@@ -175,7 +173,8 @@ fn write_build(
         sources,
     };
     let mpath = dir.join(MANIFEST);
-    std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?).ctx(|| format!("writing {}", mpath.display()))?;
+    std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?)
+        .ctx(|| format!("writing {}", mpath.display()))?;
     progress.finish(&format!(
         "indexed {} articles of {} laws in {:.1} s",
         manifest.articles,
@@ -252,7 +251,24 @@ pub fn local_fingerprint(dir: &Path) -> Option<String> {
     for (p, len, m) in &files {
         h.update(format!("{p}\t{len}\t{m}\n").as_bytes());
     }
-    Some(format!("local:{}:{}", files.len(), &hex::encode(h.finalize())[..16]))
+    Some(format!(
+        "local:{}:{}",
+        files.len(),
+        &hex::encode(h.finalize())[..16]
+    ))
+}
+
+/// Source pins of an index built from `paths`: the laws.db sha256 and a
+/// fingerprint of the local regulations folder when it exists.
+pub fn sources(paths: &crate::config::Paths) -> Result<Vec<String>> {
+    let asset = crate::assets::asset("laws-db")?;
+    let mut sources = vec![format!("laws.db sha256:{}", asset.sha256)];
+    if paths.local.is_dir() {
+        if let Some(fp) = local_fingerprint(&paths.local) {
+            sources.push(fp);
+        }
+    }
+    Ok(sources)
 }
 
 /// See [`super::ensure_index`].
@@ -262,16 +278,14 @@ pub fn ensure(
     progress: &mut dyn Progress,
 ) -> Result<IndexManifest> {
     let asset = crate::assets::asset("laws-db")?;
-    let mut sources = vec![format!("laws-db:sha256:{}", asset.sha256)];
+    let sources = sources(paths)?;
     let local = paths.local.is_dir().then(|| paths.local.clone());
-    if let Some(fp) = local.as_deref().and_then(local_fingerprint) {
-        sources.push(fp);
-    }
     match read_manifest(&paths.index) {
-        Ok(m) if m.schema_version == SCHEMA_VERSION
-            && m.sources == sources
-            && as_of.is_none_or(|d| d == m.as_of)
-            && live_dir(&paths.index).is_some_and(|d| d.join(CORPUS).is_file()) =>
+        Ok(m)
+            if m.schema_version == SCHEMA_VERSION
+                && sources.iter().all(|s| m.sources.contains(s))
+                && as_of.is_none_or(|d| d == m.as_of)
+                && live_dir(&paths.index).is_some_and(|d| d.join(CORPUS).is_file()) =>
         {
             return Ok(m);
         }

@@ -108,17 +108,20 @@ pub fn citations(query: &str, mentions: &[LawMention]) -> Vec<QueryCitation> {
         if num == 0 {
             continue;
         }
-        let Some(&(_, end, law)) = mentions.iter().rev().find(|(_, e, _)| *e <= whole.start()) else {
+        let Some(&(_, end, law)) = mentions.iter().rev().find(|(_, e, _)| *e <= whole.start())
+        else {
             continue;
         };
         let has_di = caps.get(1).is_some();
-        let between = query[end..whole.start()].trim_matches(|c: char| c.is_whitespace() || c == '》' || c == '>');
+        let between = query[end..whole.start()]
+            .trim_matches(|c: char| c.is_whitespace() || c == '》' || c == '>');
         if !has_di && !between.is_empty() {
             continue;
         }
-        // A law name far before the article (another sentence) still counts for
-        // 第N条, but not across another article reference of the same law.
-        let suffix = caps.get(3).and_then(|m| parse_number(m.as_str())).unwrap_or(0);
+        let suffix = caps
+            .get(3)
+            .and_then(|m| parse_number(m.as_str()))
+            .unwrap_or(0);
         let c = QueryCitation {
             law,
             article: num,
@@ -151,7 +154,10 @@ mod tests {
 
     fn cites(q: &str) -> Vec<(usize, u32, u32)> {
         let m = law_mentions(q, &names());
-        citations(q, &m).into_iter().map(|c| (c.law, c.article, c.suffix)).collect()
+        citations(q, &m)
+            .into_iter()
+            .map(|c| (c.law, c.article, c.suffix))
+            .collect()
     }
 
     #[test]
@@ -171,9 +177,15 @@ mod tests {
         assert_eq!(cites("民法典 第一千零七十九条"), vec![(0, 1079, 0)]);
         assert_eq!(cites("劳动合同法82条"), vec![(1, 82, 0)]);
         assert_eq!(cites("《法律援助法》第三十一条"), vec![(3, 31, 0)]);
-        assert_eq!(cites("中华人民共和国劳动合同法第八十二条规定的二倍工资"), vec![(1, 82, 0)]);
+        assert_eq!(
+            cites("中华人民共和国劳动合同法第八十二条规定的二倍工资"),
+            vec![(1, 82, 0)]
+        );
         assert_eq!(cites("刑法第一百三十三条之一"), vec![(4, 133, 1)]);
-        assert_eq!(cites("劳动法第44条和第四十五条"), vec![(2, 44, 0), (2, 45, 0)]);
+        assert_eq!(
+            cites("劳动法第44条和第四十五条"),
+            vec![(2, 44, 0), (2, 45, 0)]
+        );
     }
 
     #[test]

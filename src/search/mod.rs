@@ -77,7 +77,7 @@ mod expand;
 mod query;
 mod schema;
 
-pub use build::{live_dir, local_fingerprint, read_manifest};
+pub use build::{live_dir, local_fingerprint, read_manifest, sources as index_sources};
 pub use citation::parse_number;
 pub use expand::{Rule as ExpansionRule, EXPANSIONS};
 pub use query::Tuning;
@@ -112,8 +112,10 @@ impl Searcher {
             )));
         }
         let live = build::live_dir(index_dir).ok_or_else(|| stale("no live build".into()))?;
-        let corpus = build::load_corpus(&live.join(build::CORPUS)).map_err(|e| stale(format!("corpus: {e}")))?;
-        let index = tantivy::Index::open_in_dir(live.join(build::TANTIVY)).map_err(|e| stale(format!("index: {e}")))?;
+        let corpus = build::load_corpus(&live.join(build::CORPUS))
+            .map_err(|e| stale(format!("corpus: {e}")))?;
+        let index = tantivy::Index::open_in_dir(live.join(build::TANTIVY))
+            .map_err(|e| stale(format!("index: {e}")))?;
         schema::register(&index);
         let (_, fields) = schema::schema();
         let reader = index
@@ -123,7 +125,9 @@ impl Searcher {
         let docs = reader.searcher().num_docs() as usize;
         let expected = corpus.articles.len() + corpus.other_versions.len();
         if docs != expected {
-            return Err(stale(format!("{docs} documents but the corpus has {expected} articles")));
+            return Err(stale(format!(
+                "{docs} documents but the corpus has {expected} articles"
+            )));
         }
         let data = query::QueryData::new(&corpus);
         Ok(Searcher {
@@ -177,13 +181,18 @@ impl Searcher {
         let boosts = query::law_boosts(&self.data, &named, &analysed.rules);
         let q = query::build_query(&self.fields, &self.data, &analysed, opts, law.as_deref());
         let searcher = self.reader.searcher();
-        let ranked = query::rank(&searcher, &self.fields, &self.data, &q, &boosts, k + hits.len())?;
+        let ranked = query::rank(&searcher, &self.data, &q, &boosts, k + hits.len())?;
         for (doc, score) in ranked {
             if hits.len() >= k {
                 break;
             }
-            let Some(a) = query::doc_article(&self.corpus, doc) else { continue };
-            if hits.iter().any(|h| h.law == a.law && h.article == a.article && h.suffix == a.suffix) {
+            let Some(a) = query::doc_article(&self.corpus, doc) else {
+                continue;
+            };
+            if hits
+                .iter()
+                .any(|h| h.law == a.law && h.article == a.article && h.suffix == a.suffix)
+            {
                 continue;
             }
             hits.push(query::hit(a, score));
@@ -214,7 +223,11 @@ impl Searcher {
 
 /// Build the index for `corpus` into a fresh directory under `index_dir` and
 /// swap it in atomically.
-pub fn build_index(corpus: &Corpus, index_dir: &Path, sources: Vec<String>) -> crate::Result<IndexManifest> {
+pub fn build_index(
+    corpus: &Corpus,
+    index_dir: &Path,
+    sources: Vec<String>,
+) -> crate::Result<IndexManifest> {
     build::build(corpus, index_dir, sources, &mut crate::progress::NoProgress)
 }
 

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
@@ -42,7 +44,7 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             w_text: 1.0,
-            w_heads: 0.6,
+            w_heads: 0.3,
             w_law: 0.3,
             w_expand: 0.7,
             w_phrase: 0.6,
@@ -155,7 +157,11 @@ pub fn article_prior(a: &Article, law: f32) -> f32 {
         _ => 0.5,
     };
     // Purpose/scope articles (第一条, 第二条) and very short pointers rarely answer anything.
-    let short = if a.text.chars().count() < 20 { 0.8 } else { 1.0 };
+    let short = if a.text.chars().count() < 20 {
+        0.8
+    } else {
+        1.0
+    };
     law * kind * status * short
 }
 
@@ -204,7 +210,12 @@ impl QueryData {
         let rules = expand::rules();
         let rule_laws = rules
             .iter()
-            .map(|r| r.laws.iter().filter_map(|n| by_name.get(n.as_str()).copied()).collect())
+            .map(|r| {
+                r.laws
+                    .iter()
+                    .filter_map(|n| by_name.get(n.as_str()).copied())
+                    .collect()
+            })
             .collect();
         QueryData {
             names,
@@ -264,12 +275,19 @@ pub fn passes(a: &Article, opts: &SearchOptions, law: Option<&str>) -> bool {
 }
 
 /// Exact answers to the citations in the query.
-pub fn citation_hits(corpus: &Corpus, data: &QueryData, query: &str, opts: &SearchOptions) -> Vec<Hit> {
+pub fn citation_hits(
+    corpus: &Corpus,
+    data: &QueryData,
+    query: &str,
+    opts: &SearchOptions,
+) -> Vec<Hit> {
     let mentions = citation::law_mentions(query, &data.names);
     let cites: Vec<QueryCitation> = citation::citations(query, &mentions);
     let mut out = Vec::new();
     for c in cites {
-        let Some(info) = corpus.laws.get(c.law) else { continue };
+        let Some(info) = corpus.laws.get(c.law) else {
+            continue;
+        };
         let a = match corpus.lookup(&info.name, c.article, c.suffix) {
             Lookup::Current(a) => Some(a),
             Lookup::NotInForce(a) if !opts.in_force_only => Some(a),
@@ -292,8 +310,14 @@ pub fn named_laws(data: &QueryData, query: &str) -> Vec<usize> {
 
 fn term_query(f: &Fields, word: &str, w: f32, t: &Tuning) -> Box<dyn Query> {
     let mk = |field, boost: f32| -> (Occur, Box<dyn Query>) {
-        let q = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
-        (Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * w)))
+        let q = TermQuery::new(
+            Term::from_field_text(field, word),
+            IndexRecordOption::WithFreqs,
+        );
+        (
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(q), boost * w)),
+        )
     };
     Box::new(BooleanQuery::new(vec![
         mk(f.text, t.w_text),
@@ -302,7 +326,12 @@ fn term_query(f: &Fields, word: &str, w: f32, t: &Tuning) -> Box<dyn Query> {
     ]))
 }
 
-fn phrase_query(f: &Fields, pair: &[(usize, String)], w: f32, t: &Tuning) -> Option<Box<dyn Query>> {
+fn phrase_query(
+    f: &Fields,
+    pair: &[(usize, String)],
+    w: f32,
+    t: &Tuning,
+) -> Option<Box<dyn Query>> {
     if pair.len() < 2 {
         return None;
     }
@@ -343,7 +372,9 @@ pub fn analyse(data: &QueryData, query: &str) -> Analysed {
         }
     }
     let content = |ws: Vec<(usize, String)>| -> Vec<(usize, String)> {
-        ws.into_iter().filter(|(_, w)| !expand::is_stop(w)).collect()
+        ws.into_iter()
+            .filter(|(_, w)| !expand::is_stop(w))
+            .collect()
     };
     let qwords = content(schema::words(query));
     let mut phrases: Vec<(Vec<(usize, String)>, f32)> = qwords
@@ -380,7 +411,13 @@ pub fn analyse(data: &QueryData, query: &str) -> Analysed {
 }
 
 /// Build the tantivy query for an analysed question and the filters.
-pub fn build_query(f: &Fields, data: &QueryData, a: &Analysed, opts: &SearchOptions, law: Option<&str>) -> BooleanQuery {
+pub fn build_query(
+    f: &Fields,
+    data: &QueryData,
+    a: &Analysed,
+    opts: &SearchOptions,
+    law: Option<&str>,
+) -> BooleanQuery {
     let t = &data.tuning;
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (w, x) in &a.terms {
@@ -391,10 +428,14 @@ pub fn build_query(f: &Fields, data: &QueryData, a: &Analysed, opts: &SearchOpti
             should.push((Occur::Should, q));
         }
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
     let raw = |field, v: &str| -> Box<dyn Query> {
         Box::new(ConstScoreQuery::new(
-            Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic)),
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
+            )),
             0.0,
         ))
     };
@@ -436,13 +477,15 @@ pub fn law_boosts(data: &QueryData, named: &[usize], rules: &[usize]) -> HashMap
 /// Top-`candidates` doc ids with BM25 scores, reranked by priors and boosts.
 pub fn rank(
     searcher: &tantivy::Searcher,
-    f: &Fields,
     data: &QueryData,
     query: &BooleanQuery,
     boosts: &HashMap<usize, f32>,
     limit: usize,
 ) -> crate::Result<Vec<(usize, f32)>> {
-    let top = searcher.search(query, &TopDocs::with_limit(data.tuning.candidates.max(limit)).order_by_score())?;
+    let top = searcher.search(
+        query,
+        &TopDocs::with_limit(data.tuning.candidates.max(limit)).order_by_score(),
+    )?;
     let mut out = Vec::with_capacity(top.len());
     let mut readers = HashMap::new();
     for (score, addr) in top {
@@ -453,9 +496,10 @@ pub fn rank(
                 v.insert(seg.fast_fields().u64("doc")?)
             }
         };
-        let Some(doc) = col.first(addr.doc_id) else { continue };
+        let Some(doc) = col.first(addr.doc_id) else {
+            continue;
+        };
         let doc = doc as usize;
-        let _ = f;
         let prior = data.doc_prior.get(doc).copied().unwrap_or(1.0);
         let law = data.doc_law.get(doc).copied().unwrap_or(u32::MAX) as usize;
         let boost = boosts.get(&law).copied().unwrap_or(1.0);

@@ -231,9 +231,14 @@ pub fn schema() -> (Schema, Fields) {
         .set_index_option(IndexRecordOption::WithFreqs);
     let text = b.add_text_field(
         "text",
-        TextOptions::default().set_indexing_options(positions).set_stored(),
+        TextOptions::default()
+            .set_indexing_options(positions)
+            .set_stored(),
     );
-    let law_name = b.add_text_field("law_name", TextOptions::default().set_indexing_options(freqs.clone()));
+    let law_name = b.add_text_field(
+        "law_name",
+        TextOptions::default().set_indexing_options(freqs.clone()),
+    );
     let heads = b.add_text_field("heads", TextOptions::default().set_indexing_options(freqs));
     let law = b.add_text_field("law", STRING | STORED);
     let level = b.add_text_field("level", STRING | STORED);
@@ -270,7 +275,10 @@ mod tests {
 
     #[test]
     fn tokenizer_keeps_legal_words_and_drops_punctuation() {
-        let toks: Vec<String> = tokenize("老板拖欠劳动报酬，怎么办？").into_iter().map(|t| t.text).collect();
+        let toks: Vec<String> = tokenize("老板拖欠劳动报酬，怎么办？")
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
         assert!(toks.contains(&"劳动报酬".to_string()), "{toks:?}");
         assert!(toks.contains(&"拖欠".to_string()), "{toks:?}");
         assert!(!toks.iter().any(|t| t == "，" || t == "？"), "{toks:?}");
