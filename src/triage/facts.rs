@@ -66,6 +66,7 @@ pub struct Facts {
     pub land_contract: Found,
     pub award_challenge: Found,
     pub missing_person: Found,
+    pub land_taking: Found,
     pub environment: Found,
     pub admin_refusal: Found,
     pub labor_relation_denied: Found,
@@ -462,6 +463,20 @@ const THREAT: &[&str] = &[
     "要砍",
     "报复",
     "要杀",
+];
+
+/// A child lured away or about to run off with a stranger.
+const CHILD_DANGER: &[&str] = &[
+    "离家出走",
+    "网上认识",
+    "网友",
+    "私奔",
+    "带她走",
+    "带他走",
+    "来接她",
+    "来接他",
+    "诱骗",
+    "骗走",
 ];
 
 const CHILD_ABUSE: &[&str] = &[
@@ -901,6 +916,7 @@ const LABOR_HARM: &[&str] = &[
 /// Refusing to pay or perform.
 const DISPUTE: &[&str] = &[
     "不给",
+    "只给",
     "不还",
     "不退",
     "不管",
@@ -1030,6 +1046,9 @@ const RECONSIDERATION: &[&str] = &["复议", "行政复议"];
 
 const CONSUMER: &[&str] = &[
     "车行",
+    "开发商",
+    "交房",
+    "售楼",
     "药店",
     "药房",
     "商店",
@@ -1573,6 +1592,7 @@ impl Facts {
             self.environment,
             self.admin_refusal,
             self.missing_person,
+            self.land_taking,
         ]
         .iter()
         .any(Option::is_some)
@@ -1772,6 +1792,20 @@ pub fn read(question: &str, year: i32) -> Facts {
             None
         }
     });
+    if f.domestic_violence.is_some() {
+        // Being locked in or out by an abuser is violence, not police custody.
+        f.detained = f
+            .detained
+            .filter(|w| !["关在", "关着", "被关", "关起来"].contains(w));
+    }
+    if f.child_abuse.is_none() && (f.minor_age.is_some() || t.any(&["女儿", "儿子", "孩子"]))
+    {
+        f.child_abuse = has(&t, CHILD_DANGER);
+    }
+    f.land_taking = has(
+        &t,
+        &["征地", "征收", "拆迁", "占了我家", "占地", "修路占", "强占"],
+    );
     f.missing_person =
         has(&t, MISSING).filter(|_| t.any(CHILD) || t.any(&["老人", "我爸", "我妈", "小时"]));
     f.police_inaction = if t.any(&["派出所", "公安", "警察", "报案", "报警"]) {
@@ -1859,7 +1893,19 @@ pub fn read(question: &str, year: i32) -> Facts {
         && t.norm.chars().count() <= 30;
 
     // Labour and land.
-    f.labor_ctx = has(&t, LABOR_CTX).or_else(|| {
+    let private_job = t.any(&[
+        "个人之间",
+        "口头约定",
+        "包活",
+        "承揽",
+        "雇我",
+        "雇他",
+        "雇的",
+    ]);
+    f.labor_ctx = has(&t, LABOR_CTX).filter(|_| !private_job).or_else(|| {
+        if private_job {
+            return None;
+        }
         if t.any(WORK_VERBS) || signals::work_duration(&t) {
             has(&t, LABOR_WEAK)
         } else {

@@ -176,7 +176,10 @@ fn what_to_bring(exempt: bool, exempt_proof: &[&str], criminal: bool) -> Vec<Str
 /// Whether the case should be flagged `aid_eligibility`: someone may qualify
 /// and whether they do turns on facts a person must check.
 pub fn needs_eligibility_review(f: &Facts, h: &LegalAidHint) -> bool {
-    let own_case_hint = f.hardship.is_some() || f.hero.is_some() || f.martyr_family.is_some();
+    let own_case_hint = f.hardship.is_some()
+        || f.hero.is_some()
+        || f.martyr_family.is_some()
+        || f.disabled.is_some();
     let exempt_group = h.basis.iter().any(|a| a.article == 42);
     let refused = f.aid_words.is_some() && f.aid_refused.is_some();
     let asked_for_own = f.aid_words.is_some() && super::rules::has_own_matter(f);

@@ -345,6 +345,26 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
             s.add(Administrative, 1.0, "违法用工可向劳动保障监察投诉");
         }
     }
+    if let Some(w) = f
+        .land_taking
+        .filter(|_| f.reconsideration_to_court.is_none() && f.neighbor.is_none())
+    {
+        s.add(
+            Administrative,
+            4.5,
+            format!(
+                "{}：征收、占用土地及补偿争议，可申请行政复议或向政府部门反映",
+                q(w)
+            ),
+        );
+        s.add(Litigation, 1.0, "也可提起行政诉讼");
+    }
+    if let (Some(w), true) = (
+        f.disabled,
+        has_own_matter(f) || f.contract_dispute.is_some(),
+    ) {
+        s.add(LegalAid, 4.5, format!("{}：残疾人等特定群体维权，可申请法律援助，无固定生活来源的免予经济困难核查（第42条）", q(w)));
+    }
     if let Some(w) = f.environment {
         s.add(
             Administrative,
