@@ -22,9 +22,16 @@ fn engine() -> Arc<CandleEngine> {
     .clone()
 }
 
+/// The shared test index. Loads the corpus first: `common::searcher()` holds
+/// the fixture lock while it builds and must not take it again.
+fn searcher() -> Arc<lawbrain::search::Searcher> {
+    common::national_corpus();
+    common::searcher()
+}
+
 fn brain(backend: Option<Arc<dyn Backend>>) -> Brain {
     Brain {
-        searcher: common::searcher(),
+        searcher: searcher(),
         directory: Arc::new(Directory::builtin()),
         backend,
         params: GenParams {
@@ -69,7 +76,7 @@ fn answer_cites_only_existing_in_force_articles() {
     );
     assert!(!a.retrieved.is_empty());
     assert!(!a.answer.trim().is_empty());
-    let corpus = common::searcher().corpus().clone();
+    let corpus = searcher().corpus().clone();
     for c in &a.citations {
         assert_eq!(c.status, CiteStatus::Valid);
         assert!(

@@ -185,10 +185,7 @@ const BENCH_ARTICLES: &[(&str, u32)] = &[
 ];
 
 fn bench_hits(data: &DataArgs) -> anyhow::Result<Vec<Hit>> {
-    if let Ok(Ok(s)) = std::panic::catch_unwind(|| {
-        let paths = super::paths(data);
-        Searcher::open(&paths.index)
-    }) {
+    if let Ok(s) = Searcher::open(&super::paths(data).index) {
         let hits = s.search(BENCH_QUESTION, &SearchOptions::default())?;
         if !hits.is_empty() {
             return Ok(hits);
