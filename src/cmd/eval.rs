@@ -47,6 +47,12 @@ fn open_brain(
     Ok((brain, name))
 }
 
+/// Build the index when it is missing or stale, then open it.
+fn open_searcher(paths: &Paths) -> anyhow::Result<Arc<Searcher>> {
+    lawbrain::search::ensure_index(paths, None, &mut Bar::new()).context("preparing the search index")?;
+    Ok(Arc::new(Searcher::open(&paths.index).context("opening the search index")?))
+}
+
 fn now() -> String {
     chrono::Local::now().format("%Y-%m-%dT%H:%M:%S").to_string()
 }
@@ -58,7 +64,7 @@ fn run_eval(a: EvalRunArgs) -> anyhow::Result<()> {
         cases.truncate(n);
     }
     let paths = super::paths(&a.data);
-    let searcher = Arc::new(Searcher::open(&paths.index)?);
+    let searcher = open_searcher(&paths)?;
     let directory = Directory::builtin();
     let mode = if a.no_llm { "no-llm" } else { "llm" };
     let checkpoint = match &a.report {
@@ -172,7 +178,7 @@ fn run_lawbench(a: LawbenchArgs) -> anyhow::Result<()> {
         items.truncate(n);
     }
     let paths = super::paths(&a.data);
-    let searcher = Arc::new(Searcher::open(&paths.index)?);
+    let searcher = open_searcher(&paths)?;
     let dir = a.file.parent().map(Path::to_path_buf).unwrap_or_default();
     let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
 
