@@ -3,9 +3,8 @@
 use std::io::Read;
 
 use anyhow::Context;
-use lawbrain::assets;
 use lawbrain::cite::{self, CiteStatus};
-use lawbrain::corpus::{numerals, Corpus, Lookup};
+use lawbrain::corpus::{numerals, Lookup};
 use lawbrain::progress::Progress;
 use lawbrain::search::{self, Searcher};
 
@@ -17,44 +16,15 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     if let Some(local) = &a.local {
         paths.local = local.clone();
     }
-    let as_of = a
-        .as_of
-        .clone()
-        .unwrap_or_else(|| chrono::Local::now().format("%Y-%m-%d").to_string());
-    let asset = assets::asset("laws-db")?;
-    let db = asset.require(&paths.cache)?;
     let mut bar = super::Bar::new();
-    bar.start("reading laws.db", 1);
-    let mut corpus = Corpus::from_laws_db(&db, &as_of)?;
+    let manifest = search::rebuild(&paths, a.as_of.as_deref(), &mut bar)?;
     bar.finish(&format!(
-        "{} laws, {} articles in force on {as_of}",
-        corpus.laws.len(),
-        corpus.articles.len()
+        "indexed {} articles of {} laws (as of {}) in {:.1} s",
+        manifest.articles,
+        manifest.laws,
+        manifest.as_of,
+        manifest.build_ms as f64 / 1000.0
     ));
-    let mut sources = vec![format!("laws.db sha256:{}", asset.sha256)];
-    if paths.local.is_dir() {
-        let report = corpus
-            .import_local(&paths.local)
-            .with_context(|| format!("importing {}", paths.local.display()))?;
-        eprintln!(
-            "local regulations: {} files, {} laws, {} articles from {}",
-            report.files,
-            report.laws,
-            report.articles,
-            paths.local.display()
-        );
-        for w in &report.warnings {
-            eprintln!("  warning: {w}");
-        }
-        sources.push(format!(
-            "local:{} ({} files)",
-            paths.local.display(),
-            report.files
-        ));
-    }
-    bar.start("building the index", corpus.articles.len() as u64);
-    let manifest = search::build_index(&corpus, &paths.index, sources)?;
-    bar.finish("index built");
     println!("{}", serde_json::to_string_pretty(&manifest)?);
     Ok(())
 }

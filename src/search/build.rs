@@ -277,9 +277,7 @@ pub fn ensure(
     as_of: Option<&str>,
     progress: &mut dyn Progress,
 ) -> Result<IndexManifest> {
-    let asset = crate::assets::asset("laws-db")?;
     let sources = sources(paths)?;
-    let local = paths.local.is_dir().then(|| paths.local.clone());
     match read_manifest(&paths.index) {
         Ok(m)
             if m.schema_version == SCHEMA_VERSION
@@ -292,6 +290,19 @@ pub fn ensure(
         Ok(m) => tracing::info!(built = %m.built_at, "search index is stale; rebuilding"),
         Err(_) => tracing::info!(dir = %paths.index.display(), "no search index; building it"),
     }
+    rebuild(paths, as_of, progress)
+}
+
+/// Build the index from the cached `laws.db` (fetched if missing) and the
+/// local regulations folder, whatever state the index is in.
+pub fn rebuild(
+    paths: &crate::config::Paths,
+    as_of: Option<&str>,
+    progress: &mut dyn Progress,
+) -> Result<IndexManifest> {
+    let asset = crate::assets::asset("laws-db")?;
+    let sources = sources(paths)?;
+    let local = paths.local.is_dir().then(|| paths.local.clone());
     let as_of = match as_of {
         Some(d) => d.to_string(),
         None => chrono::Local::now().format("%Y-%m-%d").to_string(),

@@ -77,7 +77,7 @@ mod expand;
 mod query;
 mod schema;
 
-pub use build::{live_dir, local_fingerprint, read_manifest, sources as index_sources};
+pub use build::{live_dir, local_fingerprint, read_manifest, rebuild, sources as index_sources};
 pub use citation::parse_number;
 pub use expand::{Rule as ExpansionRule, EXPANSIONS};
 pub use query::Tuning;
