@@ -79,12 +79,14 @@ pub fn searcher() -> Arc<Searcher> {
                 return Arc::new(s);
             }
         }
-        let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // Load the corpus before taking LOCK: laws_db() takes it too.
         let mut corpus = national_corpus().clone();
+        let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         corpus
             .import_local(&local_regulations())
             .expect("importing shared local regulations");
-        lawbrain::search::build_index(&corpus, &dir, vec!["test".into()]).expect("building test index");
+        lawbrain::search::build_index(&corpus, &dir, vec!["test".into()])
+            .expect("building test index");
         Arc::new(Searcher::open(&dir).expect("opening test index"))
     })
     .clone()
@@ -92,7 +94,8 @@ pub fn searcher() -> Arc<Searcher> {
 
 /// Read a JSONL file into values.
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("valid JSON line"))
