@@ -190,15 +190,15 @@ async fn openai_python_client_works() {
     }
     let s = start(real_brain(), store(), config()).await;
     let script = r#"
-import sys, openai
+import json, sys, openai
 c = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="none")
 r = c.chat.completions.create(model="lawbrain", messages=[{"role": "user", "content": "公司拖欠工资怎么办"}])
-print("FULL", r.choices[0].message.content)
+print("FULL", json.dumps(r.choices[0].message.content))
 parts = []
 for ch in c.chat.completions.create(model="lawbrain", stream=True, messages=[{"role": "user", "content": "公司拖欠工资怎么办"}]):
     if ch.choices and ch.choices[0].delta.content:
         parts.append(ch.choices[0].delta.content)
-print("STREAM", "".join(parts))
+print("STREAM", json.dumps("".join(parts)))
 "#;
     let url = s.url.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -213,9 +213,12 @@ print("STREAM", "".join(parts))
     .expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let full = stdout.lines().find_map(|l| l.strip_prefix("FULL ")).expect("full");
-    let streamed = stdout.lines().find_map(|l| l.strip_prefix("STREAM ")).expect("stream");
-    assert!(full.contains("劳动合同法"), "{full}");
+    let line = |p: &str| -> String {
+        let l = stdout.lines().find_map(|l| l.strip_prefix(p)).expect("output line");
+        serde_json::from_str(l).expect("JSON string")
+    };
+    let (full, streamed) = (line("FULL "), line("STREAM "));
+    assert!(full.contains('《') && full.chars().count() > 20, "a grounded answer: {full}");
     assert_eq!(full, streamed);
 }
 

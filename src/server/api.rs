@@ -82,16 +82,12 @@ fn sse(state: Arc<AppState>, p: Prepared) -> impl IntoResponse {
         event("triage", &serde_json::to_value(&p.triage).unwrap_or_default()),
         event("hits", &serde_json::to_value(&p.hits).unwrap_or_default()),
     ];
-    let position = p.position;
     let conv = p.conversation_id.clone();
     tokio::spawn(async move {
         for e in first {
             if out.send(e).await.is_err() {
                 return;
             }
-        }
-        if position > 1 && out.send(event("queue", &json!({ "position": position }))).await.is_err() {
-            return;
         }
         let (tx, mut evs) = mpsc::channel(64);
         tokio::spawn(consult::generate(state, p, tx));

@@ -154,7 +154,7 @@ pub async fn prepare(
 pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
     let queued = Instant::now();
     let ticket = p.ticket;
-    let mut last_pos = p.position;
+    let mut last_pos = 0;
     let admit = ticket_admit(ticket, &tx, &mut last_pos);
     let Some(slot) = admit.await else {
         return; // client left while waiting, or the queue shut down
@@ -243,6 +243,7 @@ async fn ticket_admit(ticket: Ticket, tx: &mpsc::Sender<Ev>, last: &mut usize) -
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
+            biased;
             slot = &mut admit => return slot,
             _ = tick.tick() => {
                 if tx.is_closed() {

@@ -23,6 +23,9 @@ use lawbrain::triage::{LegalAidHint, Referral, ReviewReason, Service, Triage};
 pub fn real_brain() -> Arc<lawbrain::answer::Brain> {
     static B: std::sync::OnceLock<Arc<lawbrain::answer::Brain>> = std::sync::OnceLock::new();
     B.get_or_init(|| {
+        // Load the corpus first: `common::searcher` holds the fixture lock
+        // while it builds the index and would otherwise take it twice.
+        let _ = crate::common::national_corpus();
         Arc::new(lawbrain::answer::Brain {
             searcher: crate::common::searcher(),
             directory: Arc::new(lawbrain::triage::Directory::builtin()),
