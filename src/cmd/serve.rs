@@ -83,6 +83,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         reports_dir: paths.data.join("reports"),
         ..ServerConfig::default()
     };
+    // Per-IP limits on public endpoints (raise them for a loopback load test).
+    let env_u32 = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());
+    let config = ServerConfig {
+        rate_per_minute: env_u32("LAWBRAIN_RATE_PER_MINUTE").unwrap_or(config.rate_per_minute),
+        rate_burst: env_u32("LAWBRAIN_RATE_BURST").unwrap_or(config.rate_burst),
+        ..config
+    };
     let state = AppState::new(Arc::new(brain), Arc::new(store), config);
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(lawbrain::server::serve(&a.addr, state))?;
