@@ -147,8 +147,8 @@ async function main() {
     .filter((e) => (e.method === "Log.entryAdded" && e.params.entry.level === "error") || e.method === "Runtime.exceptionThrown")
     .map((e) => JSON.stringify(e.params).slice(0, 300));
   console.log(JSON.stringify(result));
-  proc.kill("SIGKILL");
-  fs.rmSync(profile, { recursive: true, force: true });
+  await new Promise((r) => { proc.once("exit", r); proc.kill("SIGKILL"); });
+  try { fs.rmSync(profile, { recursive: true, force: true }); } catch (e) { /* best effort */ }
 }
 
 main().then(() => process.exit(0)).catch((e) => { console.error(e.stack || String(e)); process.exit(1); });

@@ -36,19 +36,35 @@ async fn sse_consult(url: &str, body: Value) -> (reqwest::StatusCode, Vec<(Strin
 async fn sse_events_arrive_in_order_and_the_answer_is_stored() {
     let st = store();
     let s = start(real_brain(), st.clone(), config()).await;
-    let (status, events) = sse_consult(&s.url, json!({"question": "老板拖欠工资不发，公司还要解除劳动合同怎么办"})).await;
+    let (status, events) = sse_consult(
+        &s.url,
+        json!({"question": "老板拖欠工资不发，公司还要解除劳动合同怎么办"}),
+    )
+    .await;
     assert_eq!(status, 200);
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(&names[..2], ["triage", "hits"], "{names:?}");
     let first_delta = names.iter().position(|n| *n == "delta").expect("deltas");
-    let cites = names.iter().position(|n| *n == "citations").expect("citations");
-    assert!(names[first_delta..cites].iter().all(|n| *n == "delta"), "{names:?}");
+    let cites = names
+        .iter()
+        .position(|n| *n == "citations")
+        .expect("citations");
+    assert!(
+        names[first_delta..cites].iter().all(|n| *n == "delta"),
+        "{names:?}"
+    );
     assert_eq!(&names[cites..], ["citations", "done"]);
     let hits = events[1].1.as_array().expect("hits array");
     assert!(!hits.is_empty(), "hits for a wage question");
-    assert!(hits.iter().any(|h| h["law"] == "中华人民共和国劳动合同法"), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h["law"] == "中华人民共和国劳动合同法"),
+        "{hits:?}"
+    );
     let services = events[0].1["services"].as_array().expect("services");
-    assert!(services.iter().any(|x| x == "arbitration"), "wage arrears go to labour arbitration: {services:?}");
+    assert!(
+        services.iter().any(|x| x == "arbitration"),
+        "wage arrears go to labour arbitration: {services:?}"
+    );
     let streamed: String = events
         .iter()
         .filter(|(n, _)| n == "delta")
@@ -59,14 +75,29 @@ async fn sse_events_arrive_in_order_and_the_answer_is_stored() {
     let answer_id = done["answer_id"].as_i64().expect("stored");
     let rec = st.answer(answer_id).expect("read").expect("answer stored");
     assert_eq!(rec.answer, streamed);
-    assert_eq!(rec.conversation_id, done["conversation_id"].as_str().expect("conv"));
+    assert_eq!(
+        rec.conversation_id,
+        done["conversation_id"].as_str().expect("conv")
+    );
     let cites = events[cites].1["citations"].as_array().expect("citations");
     assert!(!cites.is_empty());
     assert!(cites.iter().all(|c| c["status"] == "valid"), "{cites:?}");
     // Every cited article opens.
     for c in cites {
-        let url = format!("{}/api/articles/{}/{}", s.url, c["law"].as_str().expect("law"), c["article"]);
-        let a: Value = client().get(url).send().await.expect("send").json().await.expect("json");
+        let url = format!(
+            "{}/api/articles/{}/{}",
+            s.url,
+            c["law"].as_str().expect("law"),
+            c["article"]
+        );
+        let a: Value = client()
+            .get(url)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json");
         assert!(a["text"].as_str().is_some_and(|t| !t.is_empty()), "{a}");
     }
 }
@@ -86,8 +117,14 @@ async fn json_consult_keeps_the_conversation_across_turns() {
         .json()
         .await
         .expect("json");
-    let conv = first["conversation_id"].as_str().expect("conversation").to_string();
-    assert!(first["answer"].as_str().expect("answer").contains("民法典"), "{first}");
+    let conv = first["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_string();
+    assert!(
+        first["answer"].as_str().expect("answer").contains("民法典"),
+        "{first}"
+    );
     let second = c
         .post(format!("{}/api/consult", s.url))
         .json(&json!({"question": "那孩子归谁？", "conversation_id": conv}))
@@ -96,7 +133,11 @@ async fn json_consult_keeps_the_conversation_across_turns() {
         .expect("send");
     assert_eq!(second.status(), 200);
     let history = fake.last_history.lock().expect("lock").clone();
-    assert_eq!(history.len(), 2, "the first turn is the history of the second");
+    assert_eq!(
+        history.len(),
+        2,
+        "the first turn is the history of the second"
+    );
     assert_eq!(history[0].content, "我想离婚，对方不同意");
     assert_eq!(history[1].role, "assistant");
     let unknown = c
@@ -128,7 +169,9 @@ async fn openai_shape_stream_and_non_stream() {
     assert_eq!(r["object"], "chat.completion");
     assert_eq!(r["choices"][0]["message"]["role"], "assistant");
     assert_eq!(r["choices"][0]["finish_reason"], "stop");
-    let content = r["choices"][0]["message"]["content"].as_str().expect("content");
+    let content = r["choices"][0]["message"]["content"]
+        .as_str()
+        .expect("content");
     assert!(content.contains("劳动合同法"), "{content}");
     assert!(r["usage"]["total_tokens"].is_number());
     let mut stream_body = body.clone();
@@ -143,16 +186,31 @@ async fn openai_shape_stream_and_non_stream() {
         .await
         .expect("text");
     let events = parse_sse(&text);
-    assert_eq!(events.last().map(|e| &e.1), Some(&Value::String("[DONE]".into())));
-    let chunks: Vec<&Value> = events.iter().map(|e| &e.1).filter(|v| v.is_object()).collect();
-    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"));
+    assert_eq!(
+        events.last().map(|e| &e.1),
+        Some(&Value::String("[DONE]".into()))
+    );
+    let chunks: Vec<&Value> = events
+        .iter()
+        .map(|e| &e.1)
+        .filter(|v| v.is_object())
+        .collect();
+    assert!(chunks
+        .iter()
+        .all(|c| c["object"] == "chat.completion.chunk"));
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
     let joined: String = chunks
         .iter()
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
         .collect();
-    assert_eq!(joined, content, "streamed text equals the non-streamed answer");
-    assert_eq!(chunks.last().expect("last")["choices"][0]["finish_reason"], "stop");
+    assert_eq!(
+        joined, content,
+        "streamed text equals the non-streamed answer"
+    );
+    assert_eq!(
+        chunks.last().expect("last")["choices"][0]["finish_reason"],
+        "stop"
+    );
     let bad = c
         .post(format!("{}/v1/chat/completions", s.url))
         .json(&json!({"messages": [{"role": "assistant", "content": "hi"}]}))
@@ -190,15 +248,15 @@ async fn openai_python_client_works() {
     }
     let s = start(real_brain(), store(), config()).await;
     let script = r#"
-import sys, openai
+import json, sys, openai
 c = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="none")
 r = c.chat.completions.create(model="lawbrain", messages=[{"role": "user", "content": "公司拖欠工资怎么办"}])
-print("FULL", r.choices[0].message.content)
+print("FULL", json.dumps(r.choices[0].message.content))
 parts = []
 for ch in c.chat.completions.create(model="lawbrain", stream=True, messages=[{"role": "user", "content": "公司拖欠工资怎么办"}]):
     if ch.choices and ch.choices[0].delta.content:
         parts.append(ch.choices[0].delta.content)
-print("STREAM", "".join(parts))
+print("STREAM", json.dumps("".join(parts)))
 "#;
     let url = s.url.clone();
     let out = tokio::task::spawn_blocking(move || {
@@ -212,10 +270,23 @@ print("STREAM", "".join(parts))
     .await
     .expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let full = stdout.lines().find_map(|l| l.strip_prefix("FULL ")).expect("full");
-    let streamed = stdout.lines().find_map(|l| l.strip_prefix("STREAM ")).expect("stream");
-    assert!(full.contains("劳动合同法"), "{full}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |p: &str| -> String {
+        let l = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(p))
+            .expect("output line");
+        serde_json::from_str(l).expect("JSON string")
+    };
+    let (full, streamed) = (line("FULL "), line("STREAM "));
+    assert!(
+        full.contains('《') && full.chars().count() > 20,
+        "a grounded answer: {full}"
+    );
     assert_eq!(full, streamed);
 }
 
@@ -243,23 +314,60 @@ async fn limits_and_errors_have_clear_messages() {
         assert!(!msg.is_empty());
         msg
     };
-    let m = check(post("{\"question\": ".into(), "application/json").await.expect("send"), 400).await;
+    let m = check(
+        post("{\"question\": ".into(), "application/json")
+            .await
+            .expect("send"),
+        400,
+    )
+    .await;
     assert!(m.contains("JSON"), "{m}");
-    check(post("{\"q\": 1}".into(), "application/json").await.expect("send"), 400).await;
-    check(post("{\"question\": \"  \"}".into(), "application/json").await.expect("send"), 400).await;
-    check(post("question=x".into(), "text/plain").await.expect("send"), 415).await;
+    check(
+        post("{\"q\": 1}".into(), "application/json")
+            .await
+            .expect("send"),
+        400,
+    )
+    .await;
+    check(
+        post("{\"question\": \"  \"}".into(), "application/json")
+            .await
+            .expect("send"),
+        400,
+    )
+    .await;
+    check(
+        post("question=x".into(), "text/plain").await.expect("send"),
+        415,
+    )
+    .await;
     let long = json!({"question": "工".repeat(101)}).to_string();
     let m = check(post(long, "application/json").await.expect("send"), 413).await;
     assert!(m.contains("100"), "{m}");
     let huge = json!({"question": "x".repeat(10_000)}).to_string();
     check(post(huge, "application/json").await.expect("send"), 413).await;
-    let r = c.get(format!("{}/api/articles/民法典/abc", s.url)).send().await.expect("send");
+    let r = c
+        .get(format!("{}/api/articles/民法典/abc", s.url))
+        .send()
+        .await
+        .expect("send");
     check(r, 400).await;
-    let r = c.get(format!("{}/api/articles/中华人民共和国民法典/第一千零七十九条", s.url)).send().await.expect("send");
+    let r = c
+        .get(format!(
+            "{}/api/articles/中华人民共和国民法典/第一千零七十九条",
+            s.url
+        ))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
     let a: Value = r.json().await.expect("json");
     assert!(a["text"].as_str().expect("text").contains("离婚"));
-    let r = c.get(format!("{}/api/articles/民法典/99999", s.url)).send().await.expect("send");
+    let r = c
+        .get(format!("{}/api/articles/民法典/99999", s.url))
+        .send()
+        .await
+        .expect("send");
     check(r, 404).await;
     let r = c.get(format!("{}/nope", s.url)).send().await.expect("send");
     check(r, 404).await;
@@ -270,7 +378,11 @@ async fn limits_and_errors_have_clear_messages() {
         .await
         .expect("send");
     check(r, 404).await;
-    assert_eq!(st.count_answers().expect("count"), 0, "nothing stored by bad requests");
+    assert_eq!(
+        st.count_answers().expect("count"),
+        0,
+        "nothing stored by bad requests"
+    );
 }
 
 #[tokio::test]
@@ -284,20 +396,51 @@ async fn rate_limit_answers_429_with_retry_after() {
     let s = start(fake, store(), cfg).await;
     let c = client();
     for _ in 0..3 {
-        let r = c.get(format!("{}/api/search?q=工资", s.url)).send().await.expect("send");
+        let r = c
+            .get(format!("{}/api/search?q=工资", s.url))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200);
     }
-    let r = c.get(format!("{}/api/search?q=工资", s.url)).send().await.expect("send");
+    let r = c
+        .get(format!("{}/api/search?q=工资", s.url))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 429);
-    let wait: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("secs");
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("secs");
     assert!((1..=10).contains(&wait), "{wait}");
     let v: Value = r.json().await.expect("json");
     assert!(v["error"].as_str().expect("msg").contains("频繁"));
     // Pages and health are not rate limited.
-    assert_eq!(c.get(format!("{}/healthz", s.url)).send().await.expect("send").status(), 200);
-    let m = c.get(format!("{}/metrics", s.url)).send().await.expect("send").text().await.expect("text");
+    assert_eq!(
+        c.get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
+    let m = c
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
     assert!(m.contains("lawbrain_rate_limited_total 1"), "{m}");
-    assert!(m.contains("lawbrain_http_requests_total{method=\"GET\",route=\"/api/search\",status=\"200\"} 3"), "{m}");
+    assert!(
+        m.contains(
+            "lawbrain_http_requests_total{method=\"GET\",route=\"/api/search\",status=\"200\"} 3"
+        ),
+        "{m}"
+    );
     assert!(m.contains("lawbrain_queue_depth 0"));
 }
 
@@ -327,11 +470,32 @@ async fn full_queue_refuses_with_retry_after_while_search_still_answers() {
     assert_eq!(r.headers()["retry-after"], "7");
     let v: Value = r.json().await.expect("json");
     assert!(v["error"].as_str().expect("msg").contains("排队"));
-    assert!(v["triage"]["primary_service"].is_string(), "triage still answers: {v}");
-    assert!(v["hits"].as_array().is_some_and(|h| !h.is_empty()), "articles still answer: {v}");
-    let r = client().get(format!("{url}/api/search?q=违约")).send().await.expect("send");
-    assert_eq!(r.status(), 200, "search answers while generation is saturated");
-    let h: Value = client().get(format!("{url}/healthz")).send().await.expect("send").json().await.expect("json");
+    assert!(
+        v["triage"]["primary_service"].is_string(),
+        "triage still answers: {v}"
+    );
+    assert!(
+        v["hits"].as_array().is_some_and(|h| !h.is_empty()),
+        "articles still answer: {v}"
+    );
+    let r = client()
+        .get(format!("{url}/api/search?q=违约"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        r.status(),
+        200,
+        "search answers while generation is saturated"
+    );
+    let h: Value = client()
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(h["queue_depth"], 1);
     assert_eq!(h["generations_running"], 1);
     let (s1, e1) = first.await.expect("first");
@@ -376,7 +540,10 @@ async fn a_client_that_leaves_cancels_generation_and_nothing_is_stored() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(fake.cancelled.load(Ordering::SeqCst), "generation was cancelled");
+    assert!(
+        fake.cancelled.load(Ordering::SeqCst),
+        "generation was cancelled"
+    );
     assert_eq!(st.count_answers().expect("count"), 0);
     assert_eq!(s.state.queue.running(), 0, "the generator is free again");
 }
@@ -409,7 +576,9 @@ async fn personal_numbers_are_redacted_before_storing() {
         .send()
         .await
         .expect("send");
-    let items = st.reviews("pending", Some("negative_feedback"), 10).expect("reviews");
+    let items = st
+        .reviews("pending", Some("negative_feedback"), 10)
+        .expect("reviews");
     assert_eq!(items.len(), 1);
     assert!(!items[0].note.contains("13912345678"), "{}", items[0].note);
 }
@@ -417,14 +586,36 @@ async fn personal_numbers_are_redacted_before_storing() {
 /// Log in through the form; returns the session cookie value.
 async fn login(url: &str, name: &str, password: &str) -> reqwest::Response {
     let c = client();
-    let page = c.get(format!("{url}/login")).send().await.expect("login page");
-    let set = page.headers()["set-cookie"].to_str().expect("cookie").to_string();
-    let token = set.split(';').next().expect("kv").split_once('=').expect("=").1.to_string();
+    let page = c
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .expect("login page");
+    let set = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let token = set
+        .split(';')
+        .next()
+        .expect("kv")
+        .split_once('=')
+        .expect("=")
+        .1
+        .to_string();
     let html = page.text().await.expect("html");
-    assert!(html.contains(&format!("value=\"{token}\"")), "the form carries the CSRF token");
+    assert!(
+        html.contains(&format!("value=\"{token}\"")),
+        "the form carries the CSRF token"
+    );
     c.post(format!("{url}/login"))
         .header("cookie", format!("lb_login_csrf={token}"))
-        .form(&[("name", name), ("password", password), ("csrf", &token), ("next", "")])
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf", &token),
+            ("next", ""),
+        ])
         .send()
         .await
         .expect("login")
@@ -439,12 +630,16 @@ fn session_cookie(r: &reqwest::Response) -> String {
         .find(|v| v.starts_with("lb_session="))
         .expect("session cookie")
         .to_string();
-    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
     c.split(';').next().expect("kv").to_string()
 }
 
 fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    let i =
+        html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
     html[i..].split('"').next().expect("value").to_string()
 }
 
@@ -452,8 +647,10 @@ fn csrf_of(html: &str) -> String {
 async fn staff_pages_need_login_and_forms_need_csrf() {
     let fake = Fake::new(Duration::ZERO);
     let st = store();
-    st.add_user("wang", Role::Agent, "agent-pass-1").expect("agent");
-    st.add_user("li", Role::Staff, "staff-pass-1").expect("staff");
+    st.add_user("wang", Role::Agent, "agent-pass-1")
+        .expect("agent");
+    st.add_user("li", Role::Staff, "staff-pass-1")
+        .expect("staff");
     let s = start(fake.clone(), st.clone(), config()).await;
     let c = client();
     for p in ["/agent", "/review", "/eval", "/review/export.jsonl"] {
@@ -464,7 +661,11 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
     // Login CSRF: a form without the matching cookie is refused.
     let r = c
         .post(format!("{}/login", s.url))
-        .form(&[("name", "li"), ("password", "staff-pass-1"), ("csrf", "forged")])
+        .form(&[
+            ("name", "li"),
+            ("password", "staff-pass-1"),
+            ("csrf", "forged"),
+        ])
         .send()
         .await
         .expect("send");
@@ -474,11 +675,21 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
     assert_eq!(agent.status(), 303);
     assert_eq!(agent.headers()["location"], "/agent");
     let agent_cookie = session_cookie(&agent);
-    let r = c.get(format!("{}/review", s.url)).header("cookie", &agent_cookie).send().await.expect("send");
+    let r = c
+        .get(format!("{}/review", s.url))
+        .header("cookie", &agent_cookie)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 403, "agents cannot open the review queue");
     // The agent drafts an answer for a caller; the answer contains markup that must be escaped.
     *fake.extra.lock().expect("lock") = "<script>alert(1)</script>".into();
-    let page = c.get(format!("{}/agent", s.url)).header("cookie", &agent_cookie).send().await.expect("send");
+    let page = c
+        .get(format!("{}/agent", s.url))
+        .header("cookie", &agent_cookie)
+        .send()
+        .await
+        .expect("send");
     let csrf = csrf_of(&page.text().await.expect("html"));
     let r = c
         .post(format!("{}/agent/ask", s.url))
@@ -491,7 +702,10 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
     let r = c
         .post(format!("{}/agent/ask", s.url))
         .header("cookie", &agent_cookie)
-        .form(&[("question", "他动手打了我，我能告他吗"), ("csrf", csrf.as_str())])
+        .form(&[
+            ("question", "他动手打了我，我能告他吗"),
+            ("csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .expect("send");
@@ -506,13 +720,20 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
         .text()
         .await
         .expect("html");
-    assert!(!html.contains("<script>alert(1)</script>"), "model output is escaped");
+    assert!(
+        !html.contains("<script>alert(1)</script>"),
+        "model output is escaped"
+    );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("刑事"), "the triage flag shows");
     let r = c
         .post(format!("{}{call}", s.url))
         .header("cookie", &agent_cookie)
-        .form(&[("reply", "请尽快报警并保留证据"), ("action", "escalate"), ("csrf", csrf.as_str())])
+        .form(&[
+            ("reply", "请尽快报警并保留证据"),
+            ("action", "escalate"),
+            ("csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .expect("send");
@@ -529,8 +750,13 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
         .text()
         .await
         .expect("html");
-    assert!(html.contains("他动手打了我"), "escalated call is in the queue");
-    let item = st.reviews("pending", Some("escalated"), 10).expect("reviews");
+    assert!(
+        html.contains("他动手打了我"),
+        "escalated call is in the queue"
+    );
+    let item = st
+        .reviews("pending", Some("escalated"), 10)
+        .expect("reviews");
     assert_eq!(item.len(), 1);
     assert!(item[0].reasons.contains(&"criminal".to_string()));
     let id = item[0].id;
@@ -538,7 +764,11 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
     let r = c
         .post(format!("{}/review/{id}", s.url))
         .header("cookie", &staff_cookie)
-        .form(&[("action", "approve"), ("answer", "x"), ("csrf", csrf.as_str())])
+        .form(&[
+            ("action", "approve"),
+            ("answer", "x"),
+            ("csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .expect("send");
@@ -546,7 +776,11 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
     let r = c
         .post(format!("{}/review/{id}", s.url))
         .header("cookie", &staff_cookie)
-        .form(&[("action", "approve"), ("answer", "可向公安机关报案，并申请法律援助。"), ("csrf", staff_csrf.as_str())])
+        .form(&[
+            ("action", "approve"),
+            ("answer", "可向公安机关报案，并申请法律援助。"),
+            ("csrf", staff_csrf.as_str()),
+        ])
         .send()
         .await
         .expect("send");
@@ -560,18 +794,37 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
         .text()
         .await
         .expect("jsonl");
-    let cases: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let cases: Vec<Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(cases.len(), 1);
     let case = &cases[0];
     assert_eq!(case["question"], "他动手打了我，我能告他吗");
     assert_eq!(case["answer"], "可向公安机关报案，并申请法律援助。");
-    for key in ["id", "primary_service", "services", "articles", "needs_review", "review_reasons", "key_points"] {
+    for key in [
+        "id",
+        "primary_service",
+        "services",
+        "articles",
+        "needs_review",
+        "review_reasons",
+        "key_points",
+    ] {
         assert!(case.get(key).is_some(), "eval case has {key}: {case}");
     }
     assert_eq!(case["review_reasons"], json!(["criminal"]));
     let log = st.audit_log(20).expect("audit");
-    assert!(log.iter().any(|(u, a, _, _, _)| u == "li" && a == "review.edit_approve"), "{log:?}");
-    assert!(log.iter().any(|(u, a, _, _, _)| u == "wang" && a == "call.escalated"), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|(u, a, _, _, _)| u == "li" && a == "review.edit_approve"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|(u, a, _, _, _)| u == "wang" && a == "call.escalated"),
+        "{log:?}"
+    );
 }
 
 #[tokio::test]
@@ -580,13 +833,26 @@ async fn pages_have_a_strict_csp_and_handoff_creates_a_review_item() {
     let s = start(real_brain(), st.clone(), config()).await;
     let c = client();
     let r = c.get(format!("{}/", s.url)).send().await.expect("send");
-    let csp = r.headers()["content-security-policy"].to_str().expect("csp").to_string();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let html = r.text().await.expect("html");
     assert!(html.contains("网上法律服务大厅") && html.contains("不构成法律意见"));
     assert!(!html.contains("<script>"), "no inline script");
-    let js = c.get(format!("{}/static/app.js", s.url)).send().await.expect("send");
-    assert!(js.headers()["content-type"].to_str().expect("ct").starts_with("text/javascript"));
+    let js = c
+        .get(format!("{}/static/app.js", s.url))
+        .send()
+        .await
+        .expect("send");
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/javascript"));
     assert!(!js.text().await.expect("js").contains("innerHTML"));
     let v: Value = c
         .post(format!("{}/api/consult", s.url))
@@ -608,7 +874,9 @@ async fn pages_have_a_strict_csp_and_handoff_creates_a_review_item() {
         .await
         .expect("json");
     assert_eq!(r["ok"], true);
-    let items = st.reviews("pending", Some("human_request"), 10).expect("reviews");
+    let items = st
+        .reviews("pending", Some("human_request"), 10)
+        .expect("reviews");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].answer.id, id);
     assert_eq!(items[0].note, "想找人当面问");
@@ -649,7 +917,12 @@ fn kill_9_mid_write_leaves_a_consistent_database() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("crash.sqlite3");
     let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .args(["crash_child_writer", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child_writer",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("LAWBRAIN_CRASH_CHILD_DB", &db)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -669,20 +942,34 @@ fn kill_9_mid_write_leaves_a_consistent_database() {
     }
     // SIGKILL while the child keeps writing.
     let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill").args(["-9", &pid]).status().expect("kill");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let _ = child.wait();
     let store = Store::open(&db).expect("reopen after crash");
     assert_eq!(store.integrity_check().expect("check"), "ok");
     for (id, conv) in &finished {
-        let rec = store.answer(*id).expect("read").expect("every finished answer survived");
+        let rec = store
+            .answer(*id)
+            .expect("read")
+            .expect("every finished answer survived");
         assert_eq!(&rec.conversation_id, conv);
         let h = store.history(conv).expect("history");
-        assert_eq!(h.len(), 2, "question and answer of a finished turn are both there");
+        assert_eq!(
+            h.len(),
+            2,
+            "question and answer of a finished turn are both there"
+        );
     }
     // No half-written turn: every answer has its two messages and its review.
     let total = store.count_answers().expect("count");
     assert!(total >= finished.len() as i64);
     let reviews = store.reviews("all", None, 100_000).expect("reviews");
-    assert_eq!(reviews.len() as i64, total, "each flagged answer has exactly one review item");
+    assert_eq!(
+        reviews.len() as i64,
+        total,
+        "each flagged answer has exactly one review item"
+    );
 }

@@ -17,7 +17,8 @@ use lawbrain::triage::Directory;
 use crate::cli::{PurgeArgs, Role, ServeArgs, UserAction, UserArgs};
 
 fn db_path(db: &Option<PathBuf>, paths: &Paths) -> PathBuf {
-    db.clone().unwrap_or_else(|| paths.data.join("lawbrain.sqlite3"))
+    db.clone()
+        .unwrap_or_else(|| paths.data.join("lawbrain.sqlite3"))
 }
 
 /// Load the model the flags select; `None` (extractive answers) when it cannot load.
@@ -39,7 +40,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let mut bar = super::Bar::new();
     if !a.no_setup {
         let corpus = lawbrain::assets::asset("laws-db")?;
-        lawbrain::assets::ensure(&corpus, &paths.cache, false, &mut bar).context("fetching the law database")?;
+        lawbrain::assets::ensure(&corpus, &paths.cache, false, &mut bar)
+            .context("fetching the law database")?;
         if !a.no_llm && a.model.model.is_none() && a.model.hf.is_none() {
             let profile = match a.model.profile {
                 crate::cli::Profile::Default => "default",
@@ -50,11 +52,13 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "could not fetch the model; answers will be extractive");
             }
         }
-        lawbrain::search::ensure_index(&paths, None, &mut bar).context("preparing the search index")?;
+        lawbrain::search::ensure_index(&paths, None, &mut bar)
+            .context("preparing the search index")?;
     }
     let searcher = Searcher::open(&paths.index).context("opening the search index")?;
     let directory = match &a.directory {
-        Some(p) => Directory::load(p).with_context(|| format!("loading referral directory {}", p.display()))?,
+        Some(p) => Directory::load(p)
+            .with_context(|| format!("loading referral directory {}", p.display()))?,
         None => Directory::builtin(),
     };
     let backend = if a.no_llm {
@@ -70,13 +74,21 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         params: super::ask::gen_params(&a.model),
     };
     let db = db_path(&a.db, &paths);
-    let store = Store::open(&db).with_context(|| format!("opening the service database {}", db.display()))?;
+    let store = Store::open(&db)
+        .with_context(|| format!("opening the service database {}", db.display()))?;
     tracing::info!(db = %db.display(), "service database ready");
     let config = ServerConfig {
         generators: a.generators.max(1),
         queue: a.queue,
         reports_dir: paths.data.join("reports"),
         ..ServerConfig::default()
+    };
+    // Per-IP limits on public endpoints (raise them for a loopback load test).
+    let env_u32 = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());
+    let config = ServerConfig {
+        rate_per_minute: env_u32("LAWBRAIN_RATE_PER_MINUTE").unwrap_or(config.rate_per_minute),
+        rate_burst: env_u32("LAWBRAIN_RATE_BURST").unwrap_or(config.rate_burst),
+        ..config
     };
     let state = AppState::new(Arc::new(brain), Arc::new(store), config);
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -94,7 +106,9 @@ pub fn user(a: UserArgs) -> anyhow::Result<()> {
                 Ok(p) => p,
                 Err(_) => {
                     let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s).context("reading the password from stdin")?;
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .context("reading the password from stdin")?;
                     s.lines().next().unwrap_or("").to_string()
                 }
             };
@@ -250,7 +264,12 @@ mod reqwest_like {
         }
 
         /// One request on a fresh connection; returns (status, body).
-        async fn request(&self, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        async fn request(
+            &self,
+            method: &str,
+            path: &str,
+            body: &str,
+        ) -> anyhow::Result<(u16, String)> {
             let mut s = TcpStream::connect(&self.addr).await?;
             let head = format!(
                 "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -262,16 +281,26 @@ mod reqwest_like {
             let mut r = BufReader::new(s);
             let mut status_line = String::new();
             r.read_line(&mut status_line).await?;
-            let status: u16 = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+            let status: u16 = status_line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
             let mut rest = Vec::new();
             r.read_to_end(&mut rest).await?;
             let text = String::from_utf8_lossy(&rest);
-            let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+            let body = text
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default();
             Ok((status, body))
         }
 
         pub async fn rss_hint(&self) -> Option<String> {
-            self.request("GET", "/healthz", "").await.ok().map(|(_, b)| b)
+            self.request("GET", "/healthz", "")
+                .await
+                .ok()
+                .map(|(_, b)| b)
         }
 
         /// Run `total` requests from `conc` workers; returns (latencies ms sorted, errors, wall s).
@@ -301,9 +330,14 @@ mod reqwest_like {
                         }
                         let (m, p, b) = make(i);
                         let t = Instant::now();
-                        match tokio::time::timeout(Duration::from_secs(600), me.request(m, &p, &b)).await {
+                        match tokio::time::timeout(Duration::from_secs(600), me.request(m, &p, &b))
+                            .await
+                        {
                             Ok(Ok((200, _))) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
-                            Ok(Ok((s, body))) => errs.push(format!("{s} {}", body.chars().take(120).collect::<String>())),
+                            Ok(Ok((s, body))) => errs.push(format!(
+                                "{s} {}",
+                                body.chars().take(120).collect::<String>()
+                            )),
                             Ok(Err(e)) => errs.push(format!("io {e}")),
                             Err(_) => errs.push("timeout".into()),
                         }

@@ -44,7 +44,13 @@ pub fn done_json(conversation_id: &str, f: &Finished) -> serde_json::Value {
         o.insert("conversation_id".into(), json!(conversation_id));
         o.insert("answer_id".into(), json!(f.answer_id));
         o.insert("queue_ms".into(), json!(f.queue_ms));
-        let flags: Vec<&str> = f.answer.triage.review_reasons.iter().map(|r| r.id()).collect();
+        let flags: Vec<&str> = f
+            .answer
+            .triage
+            .review_reasons
+            .iter()
+            .map(|r| r.id())
+            .collect();
         o.insert("flags".into(), json!(flags));
     }
     v
@@ -55,8 +61,20 @@ fn event(name: &str, data: &serde_json::Value) -> Event {
 }
 
 /// `POST /api/consult`.
-pub async fn consult(State(state): S, headers: HeaderMap, ApiJson(req): ApiJson<ConsultRequest>) -> Response {
-    let p = match consult::prepare(&state, &req.question, req.conversation_id.as_deref(), None, "web").await {
+pub async fn consult(
+    State(state): S,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ConsultRequest>,
+) -> Response {
+    let p = match consult::prepare(
+        &state,
+        &req.question,
+        req.conversation_id.as_deref(),
+        None,
+        "web",
+    )
+    .await
+    {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -79,19 +97,18 @@ pub async fn consult(State(state): S, headers: HeaderMap, ApiJson(req): ApiJson<
 fn sse(state: Arc<AppState>, p: Prepared) -> impl IntoResponse {
     let (out, rx) = mpsc::channel::<Event>(64);
     let first = [
-        event("triage", &serde_json::to_value(&p.triage).unwrap_or_default()),
+        event(
+            "triage",
+            &serde_json::to_value(&p.triage).unwrap_or_default(),
+        ),
         event("hits", &serde_json::to_value(&p.hits).unwrap_or_default()),
     ];
-    let position = p.position;
     let conv = p.conversation_id.clone();
     tokio::spawn(async move {
         for e in first {
             if out.send(e).await.is_err() {
                 return;
             }
-        }
-        if position > 1 && out.send(event("queue", &json!({ "position": position }))).await.is_err() {
-            return;
         }
         let (tx, mut evs) = mpsc::channel(64);
         tokio::spawn(consult::generate(state, p, tx));
@@ -132,7 +149,10 @@ pub struct SearchQuery {
 }
 
 /// `GET /api/search?q=&k=&law=&level=`.
-pub async fn search(State(state): S, Query(q): Query<SearchQuery>) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn search(
+    State(state): S,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
     let query = consult::check_question(&state, &q.q)?;
     let opts = SearchOptions {
         k: q.k.unwrap_or(10).clamp(1, 50),
@@ -149,14 +169,22 @@ pub async fn search(State(state): S, Query(q): Query<SearchQuery>) -> Result<Jso
 }
 
 /// `GET /api/triage?q=`: triage and the articles it used (no generation).
-pub async fn triage(State(state): S, Query(q): Query<SearchQuery>) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn triage(
+    State(state): S,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
     let query = consult::check_question(&state, &q.q)?;
     let (hits, triage) = consult::search_and_triage(&state, &query).await?;
-    Ok(Json(json!({ "query": query, "triage": triage, "hits": hits })))
+    Ok(Json(
+        json!({ "query": query, "triage": triage, "hits": hits }),
+    ))
 }
 
 /// `GET /api/articles/{law}/{number}`.
-pub async fn article(State(state): S, Path((law, number)): Path<(String, String)>) -> Result<Response, AppError> {
+pub async fn article(
+    State(state): S,
+    Path((law, number)): Path<(String, String)>,
+) -> Result<Response, AppError> {
     let view = lookup_article(&state, &law, &number).await?;
     Ok(Json(view).into_response())
 }
@@ -170,13 +198,15 @@ pub async fn lookup_article(
     if law.trim().is_empty() || law.chars().count() > 100 {
         return Err(AppError::bad_request("法律名称不正确"));
     }
-    let (n, suffix) =
-        parse_article_number(number).ok_or_else(|| AppError::bad_request(format!("条号不正确：{number}")))?;
+    let (n, suffix) = parse_article_number(number)
+        .ok_or_else(|| AppError::bad_request(format!("条号不正确：{number}")))?;
     let st = state.clone();
     let law = law.to_string();
-    Ok(tokio::task::spawn_blocking(move || st.pipeline.article(&law, n, suffix))
-        .await
-        .map_err(|_| AppError::internal())??)
+    Ok(
+        tokio::task::spawn_blocking(move || st.pipeline.article(&law, n, suffix))
+            .await
+            .map_err(|_| AppError::internal())??,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,11 +218,16 @@ pub struct FeedbackRequest {
 }
 
 /// `POST /api/feedback` `{answer_id, helpful, comment?}`.
-pub async fn feedback(State(state): S, ApiJson(f): ApiJson<FeedbackRequest>) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn feedback(
+    State(state): S,
+    ApiJson(f): ApiJson<FeedbackRequest>,
+) -> Result<Json<serde_json::Value>, AppError> {
     if f.comment.chars().count() > 1000 {
         return Err(AppError::too_large("意见太长，请精简到 1000 字以内"));
     }
-    state.store.add_feedback(f.answer_id, f.helpful, &f.comment)?;
+    state
+        .store
+        .add_feedback(f.answer_id, f.helpful, &f.comment)?;
     Ok(Json(json!({ "ok": true, "message": "感谢您的反馈" })))
 }
 
@@ -204,7 +239,10 @@ pub struct HandoffRequest {
 }
 
 /// `POST /api/handoff` `{answer_id, note?}`: 转人工.
-pub async fn handoff(State(state): S, ApiJson(h): ApiJson<HandoffRequest>) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn handoff(
+    State(state): S,
+    ApiJson(h): ApiJson<HandoffRequest>,
+) -> Result<Json<serde_json::Value>, AppError> {
     if h.note.chars().count() > 1000 {
         return Err(AppError::too_large("留言太长，请精简到 1000 字以内"));
     }
@@ -243,10 +281,19 @@ fn rss_mb() -> Option<f64> {
 
 /// `GET /metrics` (Prometheus text format).
 pub async fn metrics(State(state): S) -> Response {
-    let body = state
-        .metrics
-        .render(state.queue.depth(), state.queue.running(), state.queue.generators());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    let body = state.metrics.render(
+        state.queue.depth(),
+        state.queue.running(),
+        state.queue.generators(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Anything else.

@@ -33,7 +33,11 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Compare secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn set_cookie(name: &str, value: &str, path: &str, max_age: i64) -> String {
@@ -51,7 +55,10 @@ pub struct CurrentUser {
 impl FromRequestParts<Arc<AppState>> for CurrentUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
         let session = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(t) => state.store.session(&t).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "reading session");
@@ -63,7 +70,11 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
             Some((user, csrf)) => Ok(CurrentUser { user, csrf }),
             None => {
                 let path = parts.uri.path();
-                let next = if path.starts_with('/') && !path.starts_with("//") { path } else { "/" };
+                let next = if path.starts_with('/') && !path.starts_with("//") {
+                    path
+                } else {
+                    "/"
+                };
                 Err(Redirect::to(&format!("/login?next={next}")).into_response())
             }
         }
@@ -72,20 +83,35 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
 
 /// A refusal page.
 pub fn denied(status: StatusCode, msg: &str, user: Option<&User>) -> Response {
-    (status, layout("无法访问", user, None, &format!("<p class=\"error\">{}</p>", esc(msg)))).into_response()
+    (
+        status,
+        layout(
+            "无法访问",
+            user,
+            None,
+            &format!("<p class=\"error\">{}</p>", esc(msg)),
+        ),
+    )
+        .into_response()
 }
 
 impl CurrentUser {
     /// Staff only (review queue, eval reports).
+    #[allow(clippy::result_large_err)] // the refusal page, returned at once
     pub fn require_staff(&self) -> Result<(), Response> {
         if self.user.role == Role::Staff {
             Ok(())
         } else {
-            Err(denied(StatusCode::FORBIDDEN, "此页面仅限审核员访问", Some(&self.user)))
+            Err(denied(
+                StatusCode::FORBIDDEN,
+                "此页面仅限审核员访问",
+                Some(&self.user),
+            ))
         }
     }
 
     /// Check a form's CSRF token.
+    #[allow(clippy::result_large_err)] // the refusal page, returned at once
     pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
         if same_secret(&self.csrf, token) {
             Ok(())
@@ -100,7 +126,10 @@ impl CurrentUser {
 
     /// The hidden CSRF field for forms.
     pub fn csrf_field(&self) -> String {
-        format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(&self.csrf))
+        format!(
+            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            esc(&self.csrf)
+        )
     }
 }
 
@@ -148,7 +177,10 @@ pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
     let csrf = random_token();
     let next = safe_next(q.next.as_deref());
     (
-        [(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, &csrf, "/login", 3600))],
+        [(
+            header::SET_COOKIE,
+            set_cookie(LOGIN_CSRF_COOKIE, &csrf, "/login", 3600),
+        )],
         login_form(&csrf, next.as_deref(), None),
     )
         .into_response()
@@ -165,34 +197,56 @@ pub struct LoginForm {
 }
 
 /// `POST /login`.
-pub async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = safe_next(f.next.as_deref());
     let fresh = random_token();
     let retry = |status: StatusCode, msg: &str| {
         (
             status,
-            [(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, &fresh, "/login", 3600))],
+            [(
+                header::SET_COOKIE,
+                set_cookie(LOGIN_CSRF_COOKIE, &fresh, "/login", 3600),
+            )],
             login_form(&fresh, next.as_deref(), Some(msg)),
         )
             .into_response()
     };
     let cookie_token = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if cookie_token.is_empty() || !same_secret(&cookie_token, &f.csrf) {
-        return retry(StatusCode::FORBIDDEN, "表单已失效（CSRF 校验失败），请重新登录");
+        return retry(
+            StatusCode::FORBIDDEN,
+            "表单已失效（CSRF 校验失败），请重新登录",
+        );
     }
     let st = state.clone();
     let (name, password) = (f.name.clone(), f.password.clone());
-    let verified = tokio::task::spawn_blocking(move || st.store.verify_login(&name, &password)).await;
+    let verified =
+        tokio::task::spawn_blocking(move || st.store.verify_login(&name, &password)).await;
     let user = match verified {
         Ok(Ok(Some(u))) => u,
         Ok(Ok(None)) => return retry(StatusCode::UNAUTHORIZED, "用户名或密码不正确"),
-        _ => return retry(StatusCode::INTERNAL_SERVER_ERROR, "登录服务出错，请稍后再试"),
+        _ => {
+            return retry(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "登录服务出错，请稍后再试",
+            )
+        }
     };
-    let (token, _csrf) = match state.store.create_session(&user, state.config.session_ttl_secs) {
+    let (token, _csrf) = match state
+        .store
+        .create_session(&user, state.config.session_ttl_secs)
+    {
         Ok(x) => x,
         Err(e) => {
             tracing::error!(error = %e, "creating session");
-            return retry(StatusCode::INTERNAL_SERVER_ERROR, "登录服务出错，请稍后再试");
+            return retry(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "登录服务出错，请稍后再试",
+            );
         }
     };
     let _ = state.store.audit(&user.name, "login", "session", "");
@@ -220,7 +274,12 @@ pub struct CsrfForm {
 }
 
 /// `POST /logout`.
-pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap, user: CurrentUser, Form(f): Form<CsrfForm>) -> Response {
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    user: CurrentUser,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     if let Err(r) = user.check_csrf(&f.csrf) {
         return r;
     }

@@ -78,7 +78,10 @@ pub fn check_question(state: &AppState, question: &str) -> Result<String, AppErr
 }
 
 /// Retrieve and triage (on a blocking thread).
-pub async fn search_and_triage(state: &Arc<AppState>, question: &str) -> Result<(Vec<Hit>, Triage), AppError> {
+pub async fn search_and_triage(
+    state: &Arc<AppState>,
+    question: &str,
+) -> Result<(Vec<Hit>, Triage), AppError> {
     let st = state.clone();
     let q = question.to_string();
     tokio::task::spawn_blocking(move || -> crate::Result<(Vec<Hit>, Triage)> {
@@ -118,7 +121,10 @@ pub async fn prepare(
             };
             (id.to_string(), h)
         }
-        None => (state.store.create_conversation(channel)?, history.unwrap_or_default()),
+        None => (
+            state.store.create_conversation(channel)?,
+            history.unwrap_or_default(),
+        ),
     };
     let (hits, triage) = search_and_triage(state, &question).await?;
     let ticket = match state.queue.enqueue() {
@@ -154,7 +160,7 @@ pub async fn prepare(
 pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
     let queued = Instant::now();
     let ticket = p.ticket;
-    let mut last_pos = p.position;
+    let mut last_pos = 0;
     let admit = ticket_admit(ticket, &tx, &mut last_pos);
     let Some(slot) = admit.await else {
         return; // client left while waiting, or the queue shut down
@@ -169,17 +175,19 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
     let result = tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let mut streamed = String::new();
-        let r = st.pipeline.consult(&question, &history, &mut |ev| match ev {
-            ConsultEvent::Delta(text) => {
-                if tx2.blocking_send(Ev::Delta(text.to_string())).is_err() {
-                    flag.store(true, Ordering::SeqCst);
-                    return false;
+        let r = st
+            .pipeline
+            .consult(&question, &history, &mut |ev| match ev {
+                ConsultEvent::Delta(text) => {
+                    if tx2.blocking_send(Ev::Delta(text.to_string())).is_err() {
+                        flag.store(true, Ordering::SeqCst);
+                        return false;
+                    }
+                    streamed.push_str(text);
+                    true
                 }
-                streamed.push_str(text);
-                true
-            }
-            _ => !tx2.is_closed(),
-        });
+                _ => !tx2.is_closed(),
+            });
         r.map(|a| (a, streamed))
     })
     .await;
@@ -187,7 +195,9 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "consultation failed");
-            let _ = tx.send(Ev::Error("生成回答失败，请稍后再试或转人工".into())).await;
+            let _ = tx
+                .send(Ev::Error("生成回答失败，请稍后再试或转人工".into()))
+                .await;
             return;
         }
         Err(e) => {
@@ -213,7 +223,8 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
     let st = state.clone();
     let conv = p.conversation_id.clone();
     let to_store = answer.clone();
-    let stored = tokio::task::spawn_blocking(move || st.store.save_answer(&conv, &to_store, &[])).await;
+    let stored =
+        tokio::task::spawn_blocking(move || st.store.save_answer(&conv, &to_store, &[])).await;
     let answer_id = match stored {
         Ok(Ok(id)) => Some(id),
         Ok(Err(e)) => {
@@ -236,13 +247,18 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
 }
 
 /// Wait for a generator, reporting position changes every half second.
-async fn ticket_admit(ticket: Ticket, tx: &mpsc::Sender<Ev>, last: &mut usize) -> Option<super::queue::Slot> {
+async fn ticket_admit(
+    ticket: Ticket,
+    tx: &mpsc::Sender<Ev>,
+    last: &mut usize,
+) -> Option<super::queue::Slot> {
     let pos_probe = ticket.position_probe();
     let admit = ticket.admit();
     tokio::pin!(admit);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
+            biased;
             slot = &mut admit => return slot,
             _ = tick.tick() => {
                 if tx.is_closed() {

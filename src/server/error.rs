@@ -45,7 +45,10 @@ impl AppError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "服务内部错误，请稍后再试")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "服务内部错误，请稍后再试",
+        )
     }
 
     /// Add `Retry-After: secs`.
@@ -56,7 +59,9 @@ impl AppError {
 
     /// Add an extra field to the JSON body.
     pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.extra.get_or_insert_with(Default::default).insert(key.to_string(), value);
+        self.extra
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value);
         self
     }
 }
@@ -110,8 +115,12 @@ where
 
 fn json_rejection(rej: JsonRejection) -> AppError {
     match &rej {
-        JsonRejection::JsonDataError(_) => AppError::bad_request(format!("请求字段不正确：{}", rej.body_text())),
-        JsonRejection::JsonSyntaxError(_) => AppError::bad_request(format!("JSON 格式错误：{}", rej.body_text())),
+        JsonRejection::JsonDataError(_) => {
+            AppError::bad_request(format!("请求字段不正确：{}", rej.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(_) => {
+            AppError::bad_request(format!("JSON 格式错误：{}", rej.body_text()))
+        }
         JsonRejection::MissingJsonContentType(_) => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "请求须为 JSON（Content-Type: application/json）",

@@ -49,7 +49,9 @@ impl RateLimiter {
             tokens: self.burst,
             last: now,
         });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * self.per_sec).min(self.burst);
+        bucket.tokens = (bucket.tokens
+            + now.duration_since(bucket.last).as_secs_f64() * self.per_sec)
+            .min(self.burst);
         bucket.last = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -74,9 +76,12 @@ pub async fn rate_limit(State(state): State<Arc<AppState>>, req: Request, next: 
         Ok(()) => next.run(req).await,
         Err(wait) => {
             state.metrics.rate_limited();
-            AppError::new(StatusCode::TOO_MANY_REQUESTS, format!("请求过于频繁，请 {wait} 秒后再试"))
-                .retry_after(wait)
-                .into_response()
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("请求过于频繁，请 {wait} 秒后再试"),
+            )
+            .retry_after(wait)
+            .into_response()
         }
     }
 }

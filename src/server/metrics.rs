@@ -36,7 +36,8 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+            *r.entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_string()).or_default();
@@ -70,7 +71,10 @@ impl Metrics {
     /// The Prometheus exposition text.
     pub fn render(&self, queue_depth: usize, running: usize, generators: usize) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP lawbrain_http_requests_total HTTP requests by route and status.");
+        let _ = writeln!(
+            out,
+            "# HELP lawbrain_http_requests_total HTTP requests by route and status."
+        );
         let _ = writeln!(out, "# TYPE lawbrain_http_requests_total counter");
         if let Ok(r) = self.requests.lock() {
             for ((m, route, s), n) in r.iter() {
@@ -81,8 +85,14 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(out, "# HELP lawbrain_http_request_duration_seconds Request latency by route.");
-        let _ = writeln!(out, "# TYPE lawbrain_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP lawbrain_http_request_duration_seconds Request latency by route."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE lawbrain_http_request_duration_seconds histogram"
+        );
         if let Ok(l) = self.latency.lock() {
             for (route, h) in l.iter() {
                 let route = route.replace('"', "");
@@ -98,15 +108,38 @@ impl Metrics {
                     "lawbrain_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                     h.count
                 );
-                let _ = writeln!(out, "lawbrain_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "lawbrain_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "lawbrain_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "lawbrain_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                    h.count
+                );
             }
         }
         let tps = self.last_tokens_per_s.lock().map(|t| *t).unwrap_or(0.0);
         for (name, kind, help, value) in [
-            ("lawbrain_queue_depth", "gauge", "Requests waiting for a generator.", queue_depth as f64),
-            ("lawbrain_generations_running", "gauge", "Generations running now.", running as f64),
-            ("lawbrain_generators", "gauge", "Configured concurrent generations.", generators as f64),
+            (
+                "lawbrain_queue_depth",
+                "gauge",
+                "Requests waiting for a generator.",
+                queue_depth as f64,
+            ),
+            (
+                "lawbrain_generations_running",
+                "gauge",
+                "Generations running now.",
+                running as f64,
+            ),
+            (
+                "lawbrain_generators",
+                "gauge",
+                "Configured concurrent generations.",
+                generators as f64,
+            ),
             (
                 "lawbrain_generations_total",
                 "counter",
@@ -119,7 +152,12 @@ impl Metrics {
                 "Tokens generated.",
                 self.gen_tokens.load(Ordering::Relaxed) as f64,
             ),
-            ("lawbrain_tokens_per_second", "gauge", "Generation speed of the last answer.", tps),
+            (
+                "lawbrain_tokens_per_second",
+                "gauge",
+                "Generation speed of the last answer.",
+                tps,
+            ),
             (
                 "lawbrain_queue_rejected_total",
                 "counter",
@@ -133,7 +171,10 @@ impl Metrics {
                 self.rate_limited.load(Ordering::Relaxed) as f64,
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         }
         out
     }
@@ -149,8 +190,11 @@ pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next)
         .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().to_string();
     let resp = next.run(req).await;
-    state
-        .metrics
-        .observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     resp
 }

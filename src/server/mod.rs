@@ -85,7 +85,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(pipeline: Arc<dyn Consult>, store: Arc<Store>, config: ServerConfig) -> Arc<AppState> {
+    pub fn new(
+        pipeline: Arc<dyn Consult>,
+        store: Arc<Store>,
+        config: ServerConfig,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             pipeline,
             store,
@@ -98,7 +102,8 @@ impl AppState {
 }
 
 /// The Content-Security-Policy of every page: only our own script and style.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The router.
@@ -114,19 +119,28 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
         .route("/login", get(auth::login_page).post(auth::login))
-        .route_layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ));
     let open = Router::new()
         .route("/", get(pages::hall))
         .route("/article/{law}/{number}", get(pages::article))
         .route("/static/app.js", get(pages::app_js))
         .route("/static/app.css", get(pages::app_css))
-        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/logout", post(auth::logout))
         .route("/agent", get(staff::agent_page))
         .route("/agent/ask", post(staff::agent_ask))
-        .route("/agent/calls/{id}", get(staff::call_page).post(staff::call_close))
+        .route(
+            "/agent/calls/{id}",
+            get(staff::call_page).post(staff::call_close),
+        )
         .route("/review", get(staff::review_page))
         .route("/review/{id}", post(staff::review_decide))
         .route("/review/export.jsonl", get(staff::review_export))
@@ -135,7 +149,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(public)
         .merge(open)
-        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -159,7 +176,10 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 /// Serve `app(state)` on `listener` until the process ends, with client
 /// addresses available for rate limiting.
-pub async fn serve_on(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

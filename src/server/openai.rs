@@ -59,7 +59,11 @@ impl Content {
     fn text(&self) -> String {
         match self {
             Content::Text(s) => s.clone(),
-            Content::Parts(p) => p.iter().filter_map(|p| p.text.as_deref()).collect::<Vec<_>>().join(""),
+            Content::Parts(p) => p
+                .iter()
+                .filter_map(|p| p.text.as_deref())
+                .collect::<Vec<_>>()
+                .join(""),
             Content::Empty => String::new(),
         }
     }
@@ -87,12 +91,18 @@ fn completion_id() -> String {
 }
 
 /// `POST /v1/chat/completions`.
-pub async fn chat_completions(State(state): State<Arc<AppState>>, ApiJson(req): ApiJson<ChatRequest>) -> Response {
+pub async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<ChatRequest>,
+) -> Response {
     let (question, history) = match split(&req.messages) {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
-    let model = req.model.clone().unwrap_or_else(|| state.pipeline.model_name());
+    let model = req
+        .model
+        .clone()
+        .unwrap_or_else(|| state.pipeline.model_name());
     let p = match consult::prepare(&state, &question, None, Some(history), "openai").await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -160,7 +170,9 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, ApiJson(req): 
                 Ev::Delta(t) => out.send(chunk(json!({ "content": t }), None)).await,
                 Ev::Error(m) => {
                     let _ = out
-                        .send(Event::default().data(json!({"error": {"message": m, "type": "server_error"}}).to_string()))
+                        .send(Event::default().data(
+                            json!({"error": {"message": m, "type": "server_error"}}).to_string(),
+                        ))
                         .await;
                     return;
                 }
@@ -168,7 +180,11 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, ApiJson(req): 
                     if f.streamed != f.answer.answer {
                         // The draft changed in verification: send the checked answer.
                         let note = format!("\n\n【核验后的答复】\n{}", f.answer.answer);
-                        if out.send(chunk(json!({ "content": note }), None)).await.is_err() {
+                        if out
+                            .send(chunk(json!({ "content": note }), None))
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                     }

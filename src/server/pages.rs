@@ -57,7 +57,9 @@ pub fn layout(title: &str, user: Option<&User>, csrf: Option<&str>, body: &str) 
                 u.role.name_zh()
             )
         }
-        None => r#"<nav><a href="/">咨询大厅</a><a href="/login">工作人员登录</a></nav>"#.to_string(),
+        None => {
+            r#"<nav><a href="/">咨询大厅</a><a href="/login">工作人员登录</a></nav>"#.to_string()
+        }
     };
     Html(format!(
         r#"<!doctype html>
@@ -90,7 +92,10 @@ pub async fn hall() -> Html<String> {
 }
 
 /// `GET /article/{law}/{number}`: one article as a page (links from staff pages).
-pub async fn article(State(state): State<Arc<AppState>>, Path((law, number)): Path<(String, String)>) -> Response {
+pub async fn article(
+    State(state): State<Arc<AppState>>,
+    Path((law, number)): Path<(String, String)>,
+) -> Response {
     match super::api::lookup_article(&state, &law, &number).await {
         Ok(a) => {
             let status = if a.in_force {
@@ -115,7 +120,12 @@ pub async fn article(State(state): State<Arc<AppState>>, Path((law, number)): Pa
         }
         Err(e) => (
             e.status,
-            layout("未找到", None, None, &format!("<p class=\"error\">{}</p>", esc(&e.message))),
+            layout(
+                "未找到",
+                None,
+                None,
+                &format!("<p class=\"error\">{}</p>", esc(&e.message)),
+            ),
         )
             .into_response(),
     }
@@ -153,7 +163,10 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
-        assert_eq!(esc(r#"<script>alert("x")</script>'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27;");
+        assert_eq!(
+            esc(r#"<script>alert("x")</script>'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27;"
+        );
         assert_eq!(url_segment("民法典"), "%E6%B0%91%E6%B3%95%E5%85%B8");
         assert_eq!(url_segment("a b/c"), "a%20b%2Fc");
     }

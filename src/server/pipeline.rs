@@ -54,7 +54,9 @@ impl Consult for Brain {
         let (a, in_force) = match self.searcher.corpus().lookup(law, article, suffix) {
             Lookup::Current(a) => (a, true),
             Lookup::NotInForce(a) => (a, false),
-            Lookup::NoSuchArticle => return Err(Error::NotFound(format!("{law} 没有第{article}条"))),
+            Lookup::NoSuchArticle => {
+                return Err(Error::NotFound(format!("{law} 没有第{article}条")))
+            }
             Lookup::UnknownLaw => return Err(Error::NotFound(format!("法律 {law}"))),
         };
         Ok(ArticleView {
@@ -115,7 +117,12 @@ fn parse_number(s: &str) -> Option<u32> {
     if s.chars().all(|c| c.is_ascii_digit()) {
         return s.parse().ok().filter(|n| *n < 100_000);
     }
-    let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c).map(|p| p as u32);
+    let digit = |c: char| {
+        "零一二三四五六七八九"
+            .chars()
+            .position(|d| d == c)
+            .map(|p| p as u32)
+    };
     let mut total = 0u32;
     let mut current: Option<u32> = None;
     for c in s.chars() {

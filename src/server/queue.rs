@@ -57,7 +57,9 @@ impl Queue {
     /// behind busy generators.
     pub fn enqueue(self: &Arc<Self>) -> Result<Ticket, QueueFull> {
         let mut w = self.lock();
-        let free = self.generators.saturating_sub(self.running.load(Ordering::SeqCst));
+        let free = self
+            .generators
+            .saturating_sub(self.running.load(Ordering::SeqCst));
         if w.len() >= self.max_waiting + free {
             return Err(QueueFull { waiting: w.len() });
         }
@@ -102,7 +104,14 @@ impl Ticket {
     /// A probe of this ticket's position that outlives the ticket (0 once gone).
     pub fn position_probe(&self) -> impl Fn() -> usize + Send + 'static {
         let (queue, id) = (self.queue.clone(), self.id);
-        move || queue.lock().iter().position(|t| *t == id).map(|p| p + 1).unwrap_or(0)
+        move || {
+            queue
+                .lock()
+                .iter()
+                .position(|t| *t == id)
+                .map(|p| p + 1)
+                .unwrap_or(0)
+        }
     }
 
     /// Wait for a free generator (`None` only if the queue was shut down).
@@ -111,7 +120,10 @@ impl Ticket {
         let permit = queue.sem.clone().acquire_owned().await.ok()?;
         queue.running.fetch_add(1, Ordering::SeqCst);
         drop(self); // leaves the waiting list
-        Some(Slot { _permit: permit, queue })
+        Some(Slot {
+            _permit: permit,
+            queue,
+        })
     }
 }
 

@@ -14,7 +14,9 @@ use super::auth::{denied, CurrentUser};
 use super::consult;
 use super::pages::{esc, layout, url_segment};
 use super::AppState;
-use crate::store::{AnswerRecord, Decision, ReviewItem, REASON_ESCALATED, REASON_HUMAN, REASON_NEGATIVE};
+use crate::store::{
+    AnswerRecord, Decision, ReviewItem, REASON_ESCALATED, REASON_HUMAN, REASON_NEGATIVE,
+};
 use crate::triage::{ReviewReason, Service};
 
 type S = State<Arc<AppState>>;
@@ -69,8 +71,16 @@ fn citation_chips(a: &AnswerRecord) -> String {
                     let n = c.get("article")?.as_u64()?;
                     let suffix = c.get("suffix").and_then(|s| s.as_u64()).unwrap_or(0);
                     let status = c.get("status").and_then(|s| s.as_str()).unwrap_or("");
-                    let num = if suffix > 0 { format!("{n}-{suffix}") } else { n.to_string() };
-                    let label = if suffix > 0 { format!("第{n}条之{suffix}") } else { format!("第{n}条") };
+                    let num = if suffix > 0 {
+                        format!("{n}-{suffix}")
+                    } else {
+                        n.to_string()
+                    };
+                    let label = if suffix > 0 {
+                        format!("第{n}条之{suffix}")
+                    } else {
+                        format!("第{n}条")
+                    };
                     Some(format!(
                         r#"<a class="chip {cls}" href="/article/{}/{}">《{}》{}</a>"#,
                         url_segment(law),
@@ -109,7 +119,11 @@ fn triage_card(t: &serde_json::Value) -> String {
         .and_then(|v| v.as_array())
         .map(|a| {
             a.iter()
-                .filter_map(|x| x.as_str().and_then(Service::from_id).map(|s| s.name_zh().to_string()))
+                .filter_map(|x| {
+                    x.as_str()
+                        .and_then(Service::from_id)
+                        .map(|s| s.name_zh().to_string())
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -154,7 +168,10 @@ fn flags_html(flags: &[String]) -> String {
 }
 
 fn text_block(s: &str) -> String {
-    format!("<div class=\"answer-text\">{}</div>", esc(s).replace('\n', "<br>"))
+    format!(
+        "<div class=\"answer-text\">{}</div>",
+        esc(s).replace('\n', "<br>")
+    )
 }
 
 // ---------------------------------------------------------------- agent
@@ -164,7 +181,12 @@ pub async fn agent_page(State(state): S, user: CurrentUser) -> Response {
     agent_render(&state, &user, None, StatusCode::OK)
 }
 
-fn agent_render(state: &AppState, user: &CurrentUser, error: Option<&str>, status: StatusCode) -> Response {
+fn agent_render(
+    state: &AppState,
+    user: &CurrentUser,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let calls = state.store.calls(None, 50).unwrap_or_default();
     let rows: String = calls
         .iter()
@@ -223,20 +245,34 @@ pub async fn agent_ask(State(state): S, user: CurrentUser, Form(f): Form<AskForm
         Err(e) => return agent_render(&state, &user, Some(&e.message), e.status),
     };
     let Some(answer_id) = fin.answer_id else {
-        return agent_render(&state, &user, Some("答复未能保存，请重试"), StatusCode::INTERNAL_SERVER_ERROR);
+        return agent_render(
+            &state,
+            &user,
+            Some("答复未能保存，请重试"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        );
     };
     match state.store.create_call(&user.user.name, answer_id) {
         Ok(id) => Redirect::to(&format!("/agent/calls/{id}")).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "creating call");
-            agent_render(&state, &user, Some("通话记录未能保存，请重试"), StatusCode::INTERNAL_SERVER_ERROR)
+            agent_render(
+                &state,
+                &user,
+                Some("通话记录未能保存，请重试"),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
         }
     }
 }
 
 /// `GET /agent/calls/{id}`: the suggested answer, citations, triage, flags; edit and close.
 pub async fn call_page(State(state): S, user: CurrentUser, Path(id): Path<i64>) -> Response {
-    let call = state.store.calls(None, 100_000).ok().and_then(|cs| cs.into_iter().find(|c| c.id == id));
+    let call = state
+        .store
+        .calls(None, 100_000)
+        .ok()
+        .and_then(|cs| cs.into_iter().find(|c| c.id == id));
     let Some(c) = call else {
         return denied(StatusCode::NOT_FOUND, "没有这个通话", Some(&user.user));
     };
@@ -254,7 +290,11 @@ pub async fn call_page(State(state): S, user: CurrentUser, Path(id): Path<i64>) 
     } else {
         format!(
             "<p><strong>状态：</strong>{}</p><h3>最终答复</h3>{}",
-            if c.status == "answered" { "已答复" } else { "已升级" },
+            if c.status == "answered" {
+                "已答复"
+            } else {
+                "已升级"
+            },
             text_block(&reply)
         )
     };
@@ -265,7 +305,11 @@ pub async fn call_page(State(state): S, user: CurrentUser, Path(id): Path<i64>) 
 <section class="card"><h2>分流与法律援助提示</h2>{triage}</section>
 <section class="card">{actions}</section>"#,
         q = text_block(&a.question),
-        fb = if a.fallback { "（摘录法条，未经模型生成）" } else { "" },
+        fb = if a.fallback {
+            "（摘录法条，未经模型生成）"
+        } else {
+            ""
+        },
         ans = text_block(&a.answer),
         chips = citation_chips(a),
         flags = flags_html(&a.flags),
@@ -285,7 +329,12 @@ pub struct CloseForm {
 }
 
 /// `POST /agent/calls/{id}`: mark answered or escalate.
-pub async fn call_close(State(state): S, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<CloseForm>) -> Response {
+pub async fn call_close(
+    State(state): S,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CloseForm>,
+) -> Response {
     if let Err(r) = user.check_csrf(&f.csrf) {
         return r;
     }
@@ -297,13 +346,20 @@ pub async fn call_close(State(state): S, user: CurrentUser, Path(id): Path<i64>,
     if f.reply.chars().count() > 20_000 {
         return denied(StatusCode::PAYLOAD_TOO_LARGE, "答复太长", Some(&user.user));
     }
-    match state.store.close_call(id, &user.user.name, &f.reply, escalate) {
+    match state
+        .store
+        .close_call(id, &user.user.name, &f.reply, escalate)
+    {
         Ok(()) => Redirect::to(&format!("/agent/calls/{id}")).into_response(),
         Err(crate::Error::NotFound(m)) => denied(StatusCode::NOT_FOUND, &m, Some(&user.user)),
         Err(crate::Error::InvalidInput(m)) => denied(StatusCode::CONFLICT, &m, Some(&user.user)),
         Err(e) => {
             tracing::error!(error = %e, "closing call");
-            denied(StatusCode::INTERNAL_SERVER_ERROR, "保存失败", Some(&user.user))
+            denied(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "保存失败",
+                Some(&user.user),
+            )
         }
     }
 }
@@ -344,10 +400,17 @@ fn review_item_html(it: &ReviewItem, user: &CurrentUser) -> String {
     } else {
         format!(
             "<p><strong>{}</strong> · {} {}</p>{}",
-            if it.status == "approved" { "已批准" } else { "已驳回" },
+            if it.status == "approved" {
+                "已批准"
+            } else {
+                "已驳回"
+            },
             esc(it.reviewer.as_deref().unwrap_or("")),
             esc(it.comment.as_deref().unwrap_or("")),
-            it.final_answer.as_deref().map(text_block).unwrap_or_default()
+            it.final_answer
+                .as_deref()
+                .map(text_block)
+                .unwrap_or_default()
         )
     };
     format!(
@@ -364,23 +427,36 @@ fn review_item_html(it: &ReviewItem, user: &CurrentUser) -> String {
 }
 
 /// `GET /review?reason=&status=`.
-pub async fn review_page(State(state): S, user: CurrentUser, Query(q): Query<ReviewQuery>) -> Response {
+pub async fn review_page(
+    State(state): S,
+    user: CurrentUser,
+    Query(q): Query<ReviewQuery>,
+) -> Response {
     if let Err(r) = user.require_staff() {
         return r;
     }
-    let status = match q.status.as_deref() {
-        Some(s @ ("pending" | "approved" | "rejected" | "all")) => s,
-        _ => "pending",
-    };
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| matches!(*s, "pending" | "approved" | "rejected" | "all"))
+        .unwrap_or("pending");
     let reason = q.reason.as_deref().filter(|r| !r.is_empty());
     let items = match state.store.reviews(status, reason, 200) {
         Ok(i) => i,
         Err(e) => {
             tracing::error!(error = %e, "listing reviews");
-            return denied(StatusCode::INTERNAL_SERVER_ERROR, "读取审核队列失败", Some(&user.user));
+            return denied(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "读取审核队列失败",
+                Some(&user.user),
+            );
         }
     };
-    let mut reasons: Vec<String> = vec![REASON_HUMAN.into(), REASON_NEGATIVE.into(), REASON_ESCALATED.into()];
+    let mut reasons: Vec<String> = vec![
+        REASON_HUMAN.into(),
+        REASON_NEGATIVE.into(),
+        REASON_ESCALATED.into(),
+    ];
     reasons.extend(ReviewReason::ALL.iter().map(|r| r.id().to_string()));
     let options: String = reasons
         .iter()
@@ -388,15 +464,29 @@ pub async fn review_page(State(state): S, user: CurrentUser, Query(q): Query<Rev
             format!(
                 "<option value=\"{}\"{}>{}</option>",
                 esc(r),
-                if Some(r.as_str()) == reason { " selected" } else { "" },
+                if Some(r.as_str()) == reason {
+                    " selected"
+                } else {
+                    ""
+                },
                 esc(&reason_label(r))
             )
         })
         .collect();
-    let statuses: String = [("pending", "待审核"), ("approved", "已批准"), ("rejected", "已驳回"), ("all", "全部")]
-        .iter()
-        .map(|(v, l)| format!("<option value=\"{v}\"{}>{l}</option>", if *v == status { " selected" } else { "" }))
-        .collect();
+    let statuses: String = [
+        ("pending", "待审核"),
+        ("approved", "已批准"),
+        ("rejected", "已驳回"),
+        ("all", "全部"),
+    ]
+    .iter()
+    .map(|(v, l)| {
+        format!(
+            "<option value=\"{v}\"{}>{l}</option>",
+            if *v == status { " selected" } else { "" }
+        )
+    })
+    .collect();
     let list: String = if items.is_empty() {
         "<p class=\"muted\">没有符合条件的条目。</p>".into()
     } else {
@@ -425,7 +515,12 @@ pub struct DecideForm {
 }
 
 /// `POST /review/{id}`: approve (possibly edited) or reject with a comment.
-pub async fn review_decide(State(state): S, user: CurrentUser, Path(id): Path<i64>, Form(f): Form<DecideForm>) -> Response {
+pub async fn review_decide(
+    State(state): S,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(f): Form<DecideForm>,
+) -> Response {
     if let Err(r) = user.require_staff() {
         return r;
     }
@@ -437,7 +532,11 @@ pub async fn review_decide(State(state): S, user: CurrentUser, Path(id): Path<i6
         Ok(None) => return denied(StatusCode::NOT_FOUND, "没有这个审核条目", Some(&user.user)),
         Err(e) => {
             tracing::error!(error = %e, "reading review");
-            return denied(StatusCode::INTERNAL_SERVER_ERROR, "读取失败", Some(&user.user));
+            return denied(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "读取失败",
+                Some(&user.user),
+            );
         }
     };
     let decision = match f.action.as_str() {
@@ -445,12 +544,17 @@ pub async fn review_decide(State(state): S, user: CurrentUser, Path(id): Path<i6
             let edited = f.answer.replace("\r\n", "\n");
             let edited = edited.trim();
             Decision::Approve {
-                edited: (!edited.is_empty() && edited != original.trim()).then(|| edited.to_string()),
+                edited: (!edited.is_empty() && edited != original.trim())
+                    .then(|| edited.to_string()),
             }
         }
         "reject" => {
             if f.comment.trim().is_empty() {
-                return denied(StatusCode::BAD_REQUEST, "驳回时请填写意见", Some(&user.user));
+                return denied(
+                    StatusCode::BAD_REQUEST,
+                    "驳回时请填写意见",
+                    Some(&user.user),
+                );
             }
             Decision::Reject {
                 comment: f.comment.trim().to_string(),
@@ -463,7 +567,11 @@ pub async fn review_decide(State(state): S, user: CurrentUser, Path(id): Path<i6
         Err(crate::Error::InvalidInput(m)) => denied(StatusCode::CONFLICT, &m, Some(&user.user)),
         Err(e) => {
             tracing::error!(error = %e, "deciding review");
-            denied(StatusCode::INTERNAL_SERVER_ERROR, "保存失败", Some(&user.user))
+            denied(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "保存失败",
+                Some(&user.user),
+            )
         }
     }
 }
@@ -476,13 +584,19 @@ pub async fn review_export(State(state): S, user: CurrentUser) -> Response {
     match state.store.export_eval_cases() {
         Ok(cases) => {
             let body: String = cases.iter().map(|c| format!("{c}\n")).collect();
-            let _ = state
-                .store
-                .audit(&user.user.name, "review.export", "reviews", &format!("{} cases", cases.len()));
+            let _ = state.store.audit(
+                &user.user.name,
+                "review.export",
+                "reviews",
+                &format!("{} cases", cases.len()),
+            );
             (
                 [
                     (header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8"),
-                    (header::CONTENT_DISPOSITION, "attachment; filename=\"reviewed-cases.jsonl\""),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"reviewed-cases.jsonl\"",
+                    ),
                 ],
                 body,
             )
@@ -490,7 +604,11 @@ pub async fn review_export(State(state): S, user: CurrentUser) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "exporting");
-            denied(StatusCode::INTERNAL_SERVER_ERROR, "导出失败", Some(&user.user))
+            denied(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "导出失败",
+                Some(&user.user),
+            )
         }
     }
 }
@@ -528,7 +646,12 @@ fn headline(m: &serde_json::Value) -> String {
             } else if let Some(inner) = v.as_object() {
                 for (k2, v2) in inner {
                     if let Some(n) = v2.as_f64() {
-                        parts.push(format!("{}.{}={}", esc(k), esc(k2), (n * 1000.0).round() / 1000.0));
+                        parts.push(format!(
+                            "{}.{}={}",
+                            esc(k),
+                            esc(k2),
+                            (n * 1000.0).round() / 1000.0
+                        ));
                     }
                 }
             }
@@ -548,11 +671,18 @@ pub async fn eval_page(State(state): S, user: CurrentUser) -> Response {
         .iter()
         .map(|(name, m, html)| {
             let link = if *html {
-                format!("<a href=\"/eval/reports/{}\">{}</a>", url_segment(name), esc(name))
+                format!(
+                    "<a href=\"/eval/reports/{}\">{}</a>",
+                    url_segment(name),
+                    esc(name)
+                )
             } else {
                 esc(name)
             };
-            format!("<tr><td>{link}</td><td class=\"small\">{}</td></tr>", headline(m))
+            format!(
+                "<tr><td>{link}</td><td class=\"small\">{}</td></tr>",
+                headline(m)
+            )
         })
         .collect();
     let body = if reports.is_empty() {
@@ -577,10 +707,13 @@ pub async fn eval_report(State(state): S, user: CurrentUser, Path(name): Path<St
     }
     match std::fs::read_to_string(state.config.reports_dir.join(&name).join("index.html")) {
         Ok(html) => {
-            let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+            let mut resp =
+                ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
             resp.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+                HeaderValue::from_static(
+                    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                ),
             );
             resp
         }

@@ -88,6 +88,9 @@ pub struct Call {
     pub created_at: i64,
 }
 
+/// One audit log entry: (user, action, target, detail, unix time).
+pub type AuditEntry = (String, String, String, String, i64);
+
 /// What a purge removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PurgeReport {
@@ -145,7 +148,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -166,7 +171,11 @@ impl Store {
     pub fn conversation_exists(&self, id: &str) -> Result<bool> {
         Ok(self
             .conn()
-            .query_row("SELECT 1 FROM conversations WHERE id = ?1", [id], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM conversations WHERE id = ?1",
+                [id],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }
@@ -174,7 +183,8 @@ impl Store {
     /// Earlier turns of a conversation, oldest first (already redacted).
     pub fn history(&self, conversation_id: &str) -> Result<Vec<ChatMessage>> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT role, content FROM messages WHERE conversation_id = ?1 ORDER BY id")?;
+        let mut st = conn
+            .prepare("SELECT role, content FROM messages WHERE conversation_id = ?1 ORDER BY id")?;
         let rows = st.query_map([conversation_id], |r| {
             Ok(ChatMessage {
                 role: r.get(0)?,
@@ -186,10 +196,20 @@ impl Store {
 
     /// Store a finished turn: the question, the answer and, when the triage or
     /// `extra_flags` ask for it, a review item. All or nothing. Returns the answer id.
-    pub fn save_answer(&self, conversation_id: &str, answer: &Answer, extra_flags: &[String]) -> Result<i64> {
+    pub fn save_answer(
+        &self,
+        conversation_id: &str,
+        answer: &Answer,
+        extra_flags: &[String],
+    ) -> Result<i64> {
         let question = redact::redact(&answer.question);
         let text = redact::redact(&answer.answer);
-        let mut flags: Vec<String> = answer.triage.review_reasons.iter().map(|r| r.id().to_string()).collect();
+        let mut flags: Vec<String> = answer
+            .triage
+            .review_reasons
+            .iter()
+            .map(|r| r.id().to_string())
+            .collect();
         for f in extra_flags {
             if !flags.contains(f) {
                 flags.push(f.clone());
@@ -237,13 +257,19 @@ impl Store {
     pub fn answer(&self, id: i64) -> Result<Option<AnswerRecord>> {
         Ok(self
             .conn()
-            .query_row(&format!("SELECT {ANSWER_COLS} FROM answers a WHERE a.id = ?1"), [id], answer_from_row)
+            .query_row(
+                &format!("SELECT {ANSWER_COLS} FROM answers a WHERE a.id = ?1"),
+                [id],
+                answer_from_row,
+            )
             .optional()?)
     }
 
     /// Number of stored answers (metrics, tests).
     pub fn count_answers(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM answers", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM answers", [], |r| r.get(0))?)
     }
 
     /// A citizen's 有帮助/没帮助. Negative feedback puts the answer in the review queue.
@@ -275,7 +301,12 @@ impl Store {
     }
 
     /// Review items, newest first: `status` (pending/approved/rejected/all) and an optional reason.
-    pub fn reviews(&self, status: &str, reason: Option<&str>, limit: usize) -> Result<Vec<ReviewItem>> {
+    pub fn reviews(
+        &self,
+        status: &str,
+        reason: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ReviewItem>> {
         let conn = self.conn();
         let mut st = conn.prepare(&format!(
             "SELECT r.id AS rid, r.status, r.note, r.final_answer, r.comment, r.reviewer, r.created_at AS rcreated,
@@ -299,7 +330,8 @@ impl Store {
             })
         })?;
         let mut items: Vec<ReviewItem> = rows.collect::<rusqlite::Result<_>>()?;
-        let mut st = conn.prepare("SELECT reason FROM review_reasons WHERE review_id = ?1 ORDER BY reason")?;
+        let mut st =
+            conn.prepare("SELECT reason FROM review_reasons WHERE review_id = ?1 ORDER BY reason")?;
         for it in &mut items {
             it.reasons = st
                 .query_map([it.id], |r| r.get(0))?
@@ -310,7 +342,10 @@ impl Store {
 
     /// One review item.
     pub fn review(&self, id: i64) -> Result<Option<ReviewItem>> {
-        Ok(self.reviews("all", None, usize::MAX >> 1)?.into_iter().find(|r| r.id == id))
+        Ok(self
+            .reviews("all", None, usize::MAX >> 1)?
+            .into_iter()
+            .find(|r| r.id == id))
     }
 
     /// Approve or reject a pending review item; written to the audit log.
@@ -318,7 +353,9 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let status: Option<String> = tx
-            .query_row("SELECT status FROM reviews WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT status FROM reviews WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?;
         match status.as_deref() {
             None => return Err(Error::NotFound(format!("review {id}"))),
@@ -330,9 +367,18 @@ impl Store {
                 "approved",
                 edited.as_deref().map(redact::redact),
                 None,
-                if edited.is_some() { "review.edit_approve" } else { "review.approve" },
+                if edited.is_some() {
+                    "review.edit_approve"
+                } else {
+                    "review.approve"
+                },
             ),
-            Decision::Reject { comment } => ("rejected", None, Some(redact::redact(comment)), "review.reject"),
+            Decision::Reject { comment } => (
+                "rejected",
+                None,
+                Some(redact::redact(comment)),
+                "review.reject",
+            ),
         };
         let t = now();
         tx.execute(
@@ -341,7 +387,13 @@ impl Store {
         )?;
         tx.execute(
             "INSERT INTO audit_log (user, action, target, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![reviewer, action, format!("review:{id}"), comment.unwrap_or_default(), t],
+            params![
+                reviewer,
+                action,
+                format!("review:{id}"),
+                comment.unwrap_or_default(),
+                t
+            ],
         )?;
         tx.commit()?;
         Ok(())
@@ -369,15 +421,19 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let row: Option<(i64, String)> = tx
-            .query_row("SELECT answer_id, status FROM calls WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT answer_id, status FROM calls WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let Some((answer_id, status)) = row else {
             return Err(Error::NotFound(format!("call {id}")));
         };
         if status != "open" {
-            return Err(Error::InvalidInput(format!("call {id} is already {status}")));
+            return Err(Error::InvalidInput(format!(
+                "call {id} is already {status}"
+            )));
         }
         let new_status = if escalate { "escalated" } else { "answered" };
         let t = now();
@@ -427,10 +483,14 @@ impl Store {
     }
 
     /// Audit log entries, newest first: (user, action, target, detail, at).
-    pub fn audit_log(&self, limit: usize) -> Result<Vec<(String, String, String, String, i64)>> {
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT user, action, target, detail, at FROM audit_log ORDER BY id DESC LIMIT ?1")?;
-        let rows = st.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let mut st = conn.prepare(
+            "SELECT user, action, target, detail, at FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -440,7 +500,8 @@ impl Store {
         let cutoff = now() - i64::from(days) * 86_400;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let conversations = tx.execute("DELETE FROM conversations WHERE created_at < ?1", [cutoff])?;
+        let conversations =
+            tx.execute("DELETE FROM conversations WHERE created_at < ?1", [cutoff])?;
         let sessions = tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now()])?;
         tx.execute(
             "INSERT INTO audit_log (user, action, target, detail, at) VALUES ('system', 'purge', 'conversations', ?1, ?2)",
@@ -455,19 +516,28 @@ impl Store {
 
     /// Run SQLite's integrity check; `ok` when the file is consistent.
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }
 
 fn require_answer(tx: &rusqlite::Transaction<'_>, answer_id: i64) -> Result<()> {
     let found = tx
-        .query_row("SELECT 1 FROM answers WHERE id = ?1", [answer_id], |_| Ok(()))
+        .query_row("SELECT 1 FROM answers WHERE id = ?1", [answer_id], |_| {
+            Ok(())
+        })
         .optional()?;
     found.ok_or_else(|| Error::NotFound(format!("answer {answer_id}")))
 }
 
 /// Put `answer_id` in the review queue for `reason` (one pending item per answer).
-fn add_review_reason(tx: &rusqlite::Transaction<'_>, answer_id: i64, reason: &str, note: &str) -> Result<i64> {
+fn add_review_reason(
+    tx: &rusqlite::Transaction<'_>,
+    answer_id: i64,
+    reason: &str,
+    note: &str,
+) -> Result<i64> {
     let existing: Option<i64> = tx
         .query_row(
             "SELECT id FROM reviews WHERE answer_id = ?1 AND status = 'pending'",
@@ -554,7 +624,11 @@ mod tests {
                 services: vec![Service::Arbitration],
                 why: vec![],
                 needs_review: flagged,
-                review_reasons: if flagged { vec![ReviewReason::Deadline] } else { vec![] },
+                review_reasons: if flagged {
+                    vec![ReviewReason::Deadline]
+                } else {
+                    vec![]
+                },
                 legal_aid: LegalAidHint::default(),
                 referral: Referral::default(),
             },
@@ -568,9 +642,15 @@ mod tests {
         let p = dir.path().join("s.sqlite3");
         drop(Store::open(&p).expect("first open"));
         let s = Store::open(&p).expect("second open");
-        let v: u32 = s.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+        let v: u32 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
         assert_eq!(v, schema::current_version());
-        let mode: String = s.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+        let mode: String = s
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("mode");
         assert_eq!(mode, "wal");
     }
 
@@ -578,35 +658,69 @@ mod tests {
     fn flagged_answers_enter_the_review_queue_once() {
         let s = Store::open_in_memory().expect("store");
         let c = s.create_conversation("web").expect("conv");
-        let plain = s.save_answer(&c, &answer("工资", false), &[]).expect("save");
-        let flagged = s.save_answer(&c, &answer("三年前的欠款", true), &[]).expect("save");
-        assert!(s.reviews("pending", None, 10).expect("list").iter().all(|r| r.answer.id != plain));
+        let plain = s
+            .save_answer(&c, &answer("工资", false), &[])
+            .expect("save");
+        let flagged = s
+            .save_answer(&c, &answer("三年前的欠款", true), &[])
+            .expect("save");
+        assert!(s
+            .reviews("pending", None, 10)
+            .expect("list")
+            .iter()
+            .all(|r| r.answer.id != plain));
         s.request_human(flagged, "").expect("handoff");
         s.add_feedback(flagged, false, "没用").expect("feedback");
         let items = s.reviews("pending", None, 10).expect("list");
         assert_eq!(items.len(), 1);
-        assert_eq!(items[0].reasons, vec!["deadline", "human_request", "negative_feedback"]);
-        s.decide_review(items[0].id, "li", &Decision::Reject { comment: "答复不完整".into() })
-            .expect("reject");
-        assert!(s.decide_review(items[0].id, "li", &Decision::Approve { edited: None }).is_err());
-        assert!(s.export_eval_cases().expect("export").is_empty(), "rejected items are not exported");
-        assert!(matches!(s.add_feedback(999, true, ""), Err(Error::NotFound(_))));
+        assert_eq!(
+            items[0].reasons,
+            vec!["deadline", "human_request", "negative_feedback"]
+        );
+        s.decide_review(
+            items[0].id,
+            "li",
+            &Decision::Reject {
+                comment: "答复不完整".into(),
+            },
+        )
+        .expect("reject");
+        assert!(s
+            .decide_review(items[0].id, "li", &Decision::Approve { edited: None })
+            .is_err());
+        assert!(
+            s.export_eval_cases().expect("export").is_empty(),
+            "rejected items are not exported"
+        );
+        assert!(matches!(
+            s.add_feedback(999, true, ""),
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[test]
     fn purge_removes_old_conversations_with_everything_in_them() {
         let s = Store::open_in_memory().expect("store");
         let old = s.create_conversation("web").expect("conv");
-        let id = s.save_answer(&old, &answer("旧问题", true), &[]).expect("save");
+        let id = s
+            .save_answer(&old, &answer("旧问题", true), &[])
+            .expect("save");
         s.conn()
-            .execute("UPDATE conversations SET created_at = created_at - 200 * 86400 WHERE id = ?1", [&old])
+            .execute(
+                "UPDATE conversations SET created_at = created_at - 200 * 86400 WHERE id = ?1",
+                [&old],
+            )
             .expect("age it");
         let fresh = s.create_conversation("web").expect("conv");
-        s.save_answer(&fresh, &answer("新问题", false), &[]).expect("save");
+        s.save_answer(&fresh, &answer("新问题", false), &[])
+            .expect("save");
         let r = s.purge(180).expect("purge");
         assert_eq!(r.conversations, 1);
         assert!(s.answer(id).expect("read").is_none());
-        assert!(s.reviews("all", None, 10).expect("list").is_empty(), "its review item went too");
+        assert!(
+            s.reviews("all", None, 10).expect("list").is_empty(),
+            "its review item went too"
+        );
         assert_eq!(s.history(&fresh).expect("history").len(), 2);
     }
 
@@ -614,14 +728,31 @@ mod tests {
     fn users_and_sessions() {
         let s = Store::open_in_memory().expect("store");
         assert!(s.add_user("a", Role::Agent, "short").is_err());
-        let u = s.add_user("zhang", Role::Agent, "long-enough-1").expect("add");
-        assert!(s.add_user("zhang", Role::Staff, "long-enough-2").is_err(), "duplicate");
-        assert_eq!(s.verify_login("zhang", "long-enough-1").expect("verify"), Some(u.clone()));
-        assert_eq!(s.verify_login("zhang", "wrong-password").expect("verify"), None);
-        assert_eq!(s.verify_login("nobody", "long-enough-1").expect("verify"), None);
+        let u = s
+            .add_user("zhang", Role::Agent, "long-enough-1")
+            .expect("add");
+        assert!(
+            s.add_user("zhang", Role::Staff, "long-enough-2").is_err(),
+            "duplicate"
+        );
+        assert_eq!(
+            s.verify_login("zhang", "long-enough-1").expect("verify"),
+            Some(u.clone())
+        );
+        assert_eq!(
+            s.verify_login("zhang", "wrong-password").expect("verify"),
+            None
+        );
+        assert_eq!(
+            s.verify_login("nobody", "long-enough-1").expect("verify"),
+            None
+        );
         let (token, csrf) = s.create_session(&u, 60).expect("session");
         assert_eq!(s.session(&token).expect("read"), Some((u.clone(), csrf)));
-        let stored: String = s.conn().query_row("SELECT token_hash FROM sessions", [], |r| r.get(0)).expect("hash");
+        let stored: String = s
+            .conn()
+            .query_row("SELECT token_hash FROM sessions", [], |r| r.get(0))
+            .expect("hash");
         assert_ne!(stored, token, "only a hash of the token is stored");
         s.delete_session(&token).expect("logout");
         assert_eq!(s.session(&token).expect("read"), None);

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn phone_numbers_are_redacted() {
-        assert_eq!(redact("电话13812345678找我"), format!("电话{PHONE_MARK}找我"));
+        assert_eq!(
+            redact("电话13812345678找我"),
+            format!("电话{PHONE_MARK}找我")
+        );
         assert_eq!(redact("打+86 138-1234-5678"), format!("打{PHONE_MARK}"));
         assert_eq!(redact("座机027-87654321"), format!("座机{PHONE_MARK}"));
         assert_eq!(redact("0711 3201234。"), format!("{PHONE_MARK}。"));
@@ -92,8 +95,14 @@ mod tests {
 
     #[test]
     fn bank_cards_are_redacted() {
-        assert_eq!(redact("卡号6222021234567890123"), format!("卡号{CARD_MARK}"));
-        assert_eq!(redact("卡号 6222 0212 3456 7890 到账"), format!("卡号 {CARD_MARK} 到账"));
+        assert_eq!(
+            redact("卡号6222021234567890123"),
+            format!("卡号{CARD_MARK}")
+        );
+        assert_eq!(
+            redact("卡号 6222 0212 3456 7890 到账"),
+            format!("卡号 {CARD_MARK} 到账")
+        );
     }
 
     #[test]

@@ -70,10 +70,14 @@ impl Store {
     pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(Error::InvalidInput("user name must be 1-64 visible characters".into()));
+            return Err(Error::InvalidInput(
+                "user name must be 1-64 visible characters".into(),
+            ));
         }
         if password.chars().count() < 8 {
-            return Err(Error::InvalidInput("password must have at least 8 characters".into()));
+            return Err(Error::InvalidInput(
+                "password must have at least 8 characters".into(),
+            ));
         }
         let mut salt = [0u8; 16];
         rand::fill(&mut salt[..]);
@@ -122,7 +126,8 @@ impl Store {
         let Some((user, hash)) = row else {
             return Ok(None);
         };
-        let parsed = PasswordHash::new(&hash).map_err(|e| Error::Store(format!("stored hash: {e}")))?;
+        let parsed =
+            PasswordHash::new(&hash).map_err(|e| Error::Store(format!("stored hash: {e}")))?;
         Ok(Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .ok()
@@ -155,8 +160,10 @@ impl Store {
 
     /// End a session.
     pub fn delete_session(&self, token: &str) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash(token)])?;
+        self.conn().execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            [token_hash(token)],
+        )?;
         Ok(())
     }
 }

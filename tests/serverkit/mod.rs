@@ -23,6 +23,9 @@ use lawbrain::triage::{LegalAidHint, Referral, ReviewReason, Service, Triage};
 pub fn real_brain() -> Arc<lawbrain::answer::Brain> {
     static B: std::sync::OnceLock<Arc<lawbrain::answer::Brain>> = std::sync::OnceLock::new();
     B.get_or_init(|| {
+        // Load the corpus first: `common::searcher` holds the fixture lock
+        // while it builds the index and would otherwise take it twice.
+        let _ = crate::common::national_corpus();
         Arc::new(lawbrain::answer::Brain {
             searcher: crate::common::searcher(),
             directory: Arc::new(lawbrain::triage::Directory::builtin()),
@@ -51,8 +54,11 @@ fn laws_db() -> std::path::PathBuf {
 
 impl Fake {
     pub fn new(delay: Duration) -> Arc<Fake> {
-        let conn = rusqlite::Connection::open_with_flags(laws_db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("laws.db in the cache (run lawbrain setup)");
+        let conn = rusqlite::Connection::open_with_flags(
+            laws_db(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("laws.db in the cache (run lawbrain setup)");
         let mut st = conn
             .prepare(
                 "SELECT law_name, article_no_arabic, article_no, article_text, level FROM articles
@@ -78,7 +84,11 @@ impl Fake {
             .expect("rows")
             .collect::<Result<_, _>>()
             .expect("articles");
-        assert!(articles.len() >= 10, "expected the test articles in laws.db, got {}", articles.len());
+        assert!(
+            articles.len() >= 10,
+            "expected the test articles in laws.db, got {}",
+            articles.len()
+        );
         Arc::new(Fake {
             articles,
             delay,
@@ -103,7 +113,7 @@ impl Fake {
             })
             .filter(|(n, _)| *n > 0)
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|x| std::cmp::Reverse(x.0));
         scored.into_iter().take(3).map(|(_, h)| h.clone()).collect()
     }
 }
@@ -111,11 +121,19 @@ impl Fake {
 pub fn triage_for(question: &str) -> Triage {
     let criminal = question.contains("打") || question.contains("刑");
     Triage {
-        primary_service: if question.contains("工资") { Service::Arbitration } else { Service::Consultation },
+        primary_service: if question.contains("工资") {
+            Service::Arbitration
+        } else {
+            Service::Consultation
+        },
         services: vec![Service::Consultation],
         why: vec!["测试分流".into()],
         needs_review: criminal,
-        review_reasons: if criminal { vec![ReviewReason::Criminal] } else { vec![] },
+        review_reasons: if criminal {
+            vec![ReviewReason::Criminal]
+        } else {
+            vec![]
+        },
         legal_aid: LegalAidHint::default(),
         referral: Referral {
             service: "consultation".into(),
@@ -223,13 +241,18 @@ pub struct Server {
 /// Start `app(state)` on 127.0.0.1:0.
 pub async fn start(pipeline: Arc<dyn Consult>, store: Arc<Store>, config: ServerConfig) -> Server {
     let state = AppState::new(pipeline, store, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = lawbrain::server::app(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .expect("serve");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
     });
     Server {
         url: format!("http://{addr}"),
