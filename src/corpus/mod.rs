@@ -190,7 +190,17 @@ pub struct Corpus {
     pub other_versions: Vec<Article>,
 }
 
+pub mod aliases;
+pub mod clean;
+mod db;
+pub mod local;
+mod national;
+pub mod numerals;
+pub mod versions;
+
 use std::path::Path;
+
+use crate::error::{Error, IoContext};
 
 /// What the local-regulation importer did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -206,37 +216,174 @@ impl Corpus {
     /// Read `laws.db`, repair its defects, and select the versions in force on
     /// `as_of` (YYYY-MM-DD).
     pub fn from_laws_db(path: &Path, as_of: &str) -> crate::Result<Corpus> {
-        let _ = (path, as_of);
-        todo!("corpus helper")
+        if !versions::is_date(as_of) {
+            return Err(Error::InvalidInput(format!(
+                "as-of date {as_of:?} is not YYYY-MM-DD"
+            )));
+        }
+        let raw = db::read(path)?;
+        let chosen = versions::select(&raw, as_of);
+        let corpus = national::assemble(&raw, &chosen, as_of);
+        tracing::info!(
+            laws = corpus.laws.len(),
+            articles = corpus.articles.len(),
+            other = corpus.other_versions.len(),
+            as_of,
+            "corpus loaded from laws.db"
+        );
+        Ok(corpus)
     }
 
     /// Import a folder of local/administrative regulation files (`.md`/`.txt`).
     pub fn import_local(&mut self, dir: &Path) -> crate::Result<ImportReport> {
-        let _ = dir;
-        todo!("corpus helper")
+        local::import_dir(self, dir)
     }
 
     /// Resolve a full name or alias (民法典, 劳动合同法, 《法律援助法》) to a law.
+    /// Exact on the normalised name: never a near miss (劳动法 is not 劳动合同法).
     pub fn resolve_law(&self, name: &str) -> Option<&LawInfo> {
-        let _ = name;
-        todo!("corpus helper")
+        let q = aliases::normalize(name);
+        if q.is_empty() {
+            return None;
+        }
+        self.laws
+            .iter()
+            .find(|l| l.name == name.trim())
+            .or_else(|| self.laws.iter().find(|l| aliases::normalize(&l.name) == q))
+            .or_else(|| self.laws.iter().find(|l| l.aliases.iter().any(|a| *a == q)))
+    }
+
+    /// Resolve a name to a full law name, also among versions not in force
+    /// (repealed laws, laws not yet in force).
+    pub fn resolve_any_law(&self, name: &str) -> Option<&str> {
+        if let Some(l) = self.resolve_law(name) {
+            return Some(&l.name);
+        }
+        let q = aliases::normalize(name);
+        if q.is_empty() {
+            return None;
+        }
+        let mut last: Option<&str> = None;
+        for a in &self.other_versions {
+            if last == Some(a.law.as_str()) {
+                continue; // rows of one law are contiguous
+            }
+            last = Some(a.law.as_str());
+            if aliases::normalize(&a.law) == q || aliases::aliases_for(&a.law).contains(&q) {
+                return Some(a.law.as_str());
+            }
+        }
+        None
+    }
+
+    /// The longest law name or alias that `text` ends with, and its length in
+    /// bytes: for "根据劳动合同法" it is 劳动合同法. Used to find the law a
+    /// citation names without 《》.
+    pub fn resolve_law_suffix(&self, text: &str) -> Option<(&str, usize)> {
+        let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        for &i in &starts {
+            let cand = &text[i..];
+            if cand.chars().count() < 2 {
+                break;
+            }
+            if let Some(name) = self.resolve_any_law(cand) {
+                return Some((name, text.len() - i));
+            }
+        }
+        None
+    }
+
+    /// All articles (any kind) of the selected version of `law` (full name).
+    pub fn articles_of<'a>(&'a self, law: &'a str) -> impl Iterator<Item = &'a Article> + 'a {
+        self.articles.iter().filter(move |a| a.law == law)
     }
 
     /// Look up an article by law (name or alias), number and 之N suffix.
     pub fn lookup(&self, law: &str, article: u32, suffix: u32) -> Lookup<'_> {
-        let _ = (law, article, suffix);
-        todo!("corpus helper")
+        let numbered = |a: &&Article| {
+            a.article == article && a.suffix == suffix && a.kind != ArticleKind::FullText
+        };
+        let Some(name) = self.resolve_any_law(law) else {
+            return Lookup::UnknownLaw;
+        };
+        if let Some(a) = self
+            .articles
+            .iter()
+            .filter(|a| a.law == name)
+            .find(numbered)
+        {
+            return Lookup::Current(a);
+        }
+        // Prefer the newest other version that has the article.
+        let other = self
+            .other_versions
+            .iter()
+            .filter(|a| a.law == name)
+            .filter(numbered)
+            .max_by(|a, b| a.effective.cmp(&b.effective));
+        match other {
+            Some(a) => Lookup::NotInForce(a),
+            None => Lookup::NoSuchArticle,
+        }
+    }
+
+    /// Law names close to `name` (sharing its normalised text), for "did you
+    /// mean" messages. At most `n`.
+    pub fn suggest_laws(&self, name: &str, n: usize) -> Vec<String> {
+        let q = aliases::normalize(name);
+        let q = q.trim_end_matches('法');
+        if q.is_empty() {
+            return Vec::new();
+        }
+        let mut scored: Vec<(usize, &str)> = self
+            .laws
+            .iter()
+            .filter_map(|l| {
+                let norm = aliases::normalize(&l.name);
+                let common = q.chars().filter(|c| norm.contains(*c)).count();
+                (common * 2 >= q.chars().count() && common > 0).then_some((common, l.name.as_str()))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.len().cmp(&b.1.len())));
+        scored
+            .into_iter()
+            .take(n)
+            .map(|(_, s)| s.to_string())
+            .collect()
     }
 
     /// Write the corpus as JSON (the index directory keeps one beside the index).
     pub fn save(&self, path: &Path) -> crate::Result<()> {
-        let _ = path;
-        todo!("corpus helper")
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+            }
+        }
+        let tmp = path.with_extension("json.tmp");
+        {
+            let f = std::fs::File::create(&tmp).ctx(|| format!("writing {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer(&mut w, self)?;
+            std::io::Write::flush(&mut w).ctx(|| format!("writing {}", tmp.display()))?;
+        }
+        std::fs::rename(&tmp, path)
+            .ctx(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+        Ok(())
     }
 
     /// Read a corpus written by [`Corpus::save`].
     pub fn load(path: &Path) -> crate::Result<Corpus> {
-        let _ = path;
-        todo!("corpus helper")
+        let f = std::fs::File::open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::MissingAsset {
+                    what: "the corpus file".into(),
+                    path: path.to_path_buf(),
+                    fix: "lawbrain index".into(),
+                }
+            } else {
+                Error::io(format!("reading {}", path.display()), e)
+            }
+        })?;
+        Ok(serde_json::from_reader(std::io::BufReader::new(f))?)
     }
 }
