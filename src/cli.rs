@@ -17,6 +17,7 @@ pub struct Cli {
 /// Parsed once per run, so the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Fetch and verify the pinned corpus and model packages into the cache.
     Setup(SetupArgs),
@@ -295,6 +296,7 @@ pub struct EvalRunArgs {
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum EvalAction {
     /// Compare two metrics JSON files case by case.
     Compare { old: PathBuf, new: PathBuf },

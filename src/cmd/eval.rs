@@ -49,8 +49,11 @@ fn open_brain(
 
 /// Build the index when it is missing or stale, then open it.
 fn open_searcher(paths: &Paths) -> anyhow::Result<Arc<Searcher>> {
-    lawbrain::search::ensure_index(paths, None, &mut Bar::new()).context("preparing the search index")?;
-    Ok(Arc::new(Searcher::open(&paths.index).context("opening the search index")?))
+    lawbrain::search::ensure_index(paths, None, &mut Bar::new())
+        .context("preparing the search index")?;
+    Ok(Arc::new(
+        Searcher::open(&paths.index).context("opening the search index")?,
+    ))
 }
 
 fn now() -> String {
