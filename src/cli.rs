@@ -17,7 +17,6 @@ pub struct Cli {
 /// Parsed once per run, so the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Fetch and verify the pinned corpus and model packages into the cache.
     Setup(SetupArgs),
@@ -296,7 +295,6 @@ pub struct EvalRunArgs {
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum EvalAction {
     /// Compare two metrics JSON files case by case.
     Compare { old: PathBuf, new: PathBuf },

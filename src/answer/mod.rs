@@ -240,8 +240,13 @@ impl Brain {
                                 Some("the draft had no usable grounded answer".into());
                         } else {
                             let mut v = v;
-                            if matches!(g.stop, StopReason::Deadline | StopReason::Length | StopReason::Repetition) {
-                                v.text.push_str("\n\n（回答未完整生成，仅供参考，请以工作人员的解答为准。）");
+                            if matches!(
+                                g.stop,
+                                StopReason::Deadline | StopReason::Length | StopReason::Repetition
+                            ) {
+                                v.text.push_str(
+                                    "\n\n（回答未完整生成，仅供参考，请以工作人员的解答为准。）",
+                                );
                             }
                             drafted = Some(v);
                         }

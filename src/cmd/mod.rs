@@ -6,9 +6,9 @@ use lawbrain::config::Paths;
 
 mod ask;
 mod corpus;
-mod search;
 mod eval;
 mod progress;
+mod search;
 mod serve;
 mod setup;
 mod triage;
@@ -30,7 +30,11 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Purge(a) => serve::purge(a),
         Command::Eval(a) => eval::run(a),
         Command::Bench(b) => match b.what {
-            BenchWhat::Search { data, cases, rounds } => search::bench(data, cases, rounds),
+            BenchWhat::Search {
+                data,
+                cases,
+                rounds,
+            } => search::bench(data, cases, rounds),
             BenchWhat::Llm {
                 data,
                 model,
