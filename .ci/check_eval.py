@@ -27,7 +27,8 @@ def main():
     with open(args[0], encoding="utf-8") as f:
         report = json.load(f)
     metrics = report.get("metrics", report)
-    bad = [(p, v) for p, v in fractions(metrics) if not 0.0 <= v <= 1.0]
+    groups = {g: metrics[g] for g in ("retrieval", "triage", "review", "answer") if g in metrics}
+    bad = [(p, v) for p, v in fractions(groups) if not 0.0 <= v <= 1.0]
     if bad:
         sys.exit(f"metrics outside [0,1]: {bad}")
     if llm:
