@@ -6,6 +6,7 @@
 # Usage: bench/llamacpp.sh [THREADS] [GEN_TOKENS]
 #   LAWBRAIN_BENCH_VENV  venv for llama-cpp-python (default: $XDG_CACHE_HOME/lawbrain/bench-venv, outside the repo)
 #   LAWBRAIN_MODEL       GGUF to compare (default: the default profile's file)
+#   LAWBRAIN_BIN         lawbrain binary to run (default: `cargo run --quiet --`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS="${1:-$(nproc)}"
@@ -23,7 +24,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import llama_cpp" 2>/
 fi
 
 echo "== candle (lawbrain bench llm, $THREADS threads)"
-cargo run --release --quiet -- bench llm --model "$MODEL" --threads "$THREADS" --gen-tokens "$GEN" --runs 3
+${LAWBRAIN_BIN:-cargo run --quiet --} bench llm --model "$MODEL" --threads "$THREADS" --gen-tokens "$GEN" --runs 3
 PROMPT="$DATA/bench/llm_prompt.txt"
 
 echo "== llama.cpp (llama-cpp-python, $THREADS threads)"

@@ -100,48 +100,7 @@ pub fn reference(task: Task, gold: &str) -> String {
     }
 }
 
-/// A Chinese (or Arabic) number: 二百六十八, 一千零七十九, 十二, 268.
-pub fn cn_number(s: &str) -> Option<u32> {
-    if let Ok(n) = s.parse::<u32>() {
-        return Some(n);
-    }
-    let digit = |c: char| {
-        "零〇一二两三四五六七八九".find(c).map(|_| match c {
-            '零' | '〇' => 0,
-            '一' => 1,
-            '二' | '两' => 2,
-            '三' => 3,
-            '四' => 4,
-            '五' => 5,
-            '六' => 6,
-            '七' => 7,
-            '八' => 8,
-            _ => 9,
-        })
-    };
-    let (mut total, mut cur, mut seen) = (0u32, 0u32, false);
-    for c in s.chars() {
-        seen = true;
-        if let Some(d) = digit(c) {
-            cur = d;
-            continue;
-        }
-        let unit = match c {
-            '十' => 10,
-            '百' => 100,
-            '千' => 1000,
-            '万' => 10000,
-            _ => return None,
-        };
-        if unit == 10000 {
-            total = (total + cur) * unit;
-        } else {
-            total += cur.max(if unit == 10 { 1 } else { 0 }) * unit;
-        }
-        cur = 0;
-    }
-    seen.then_some(total + cur)
-}
+pub use crate::corpus::numerals::parse_number as cn_number;
 
 /// LawBench's department prefixes in 1-1 questions.
 const DEPTS: &[&str] = &[

@@ -22,49 +22,7 @@ pub struct QueryCitation {
     pub suffix: u32,
 }
 
-/// Value of a Chinese or Arabic numeral (一千零七十九, 八十二, 两百, 1079).
-pub fn parse_number(s: &str) -> Option<u32> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s.chars().all(|c| c.is_ascii_digit()) {
-        return s.parse().ok();
-    }
-    let digit = |c: char| -> Option<u32> {
-        Some(match c {
-            '零' | '〇' => 0,
-            '一' => 1,
-            '二' | '两' => 2,
-            '三' => 3,
-            '四' => 4,
-            '五' => 5,
-            '六' => 6,
-            '七' => 7,
-            '八' => 8,
-            '九' => 9,
-            _ => return None,
-        })
-    };
-    let mut total: u32 = 0;
-    let mut current: Option<u32> = None;
-    for c in s.chars() {
-        if let Some(d) = digit(c) {
-            current = Some(d);
-            continue;
-        }
-        let unit = match c {
-            '十' => 10,
-            '百' => 100,
-            '千' => 1000,
-            '万' => 10000,
-            _ => return None,
-        };
-        total = total.checked_add(current.unwrap_or(1).checked_mul(unit)?)?;
-        current = None;
-    }
-    total.checked_add(current.unwrap_or(0))
-}
+pub use crate::corpus::numerals::parse_number;
 
 fn article_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();

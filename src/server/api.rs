@@ -17,8 +17,8 @@ use tokio_stream::StreamExt;
 
 use super::consult::{self, Ev, Finished, Prepared};
 use super::error::{ApiJson, AppError};
-use super::pipeline::parse_article_number;
 use super::AppState;
+use crate::corpus::numerals::parse_article as parse_article_number;
 use crate::search::SearchOptions;
 
 type S = State<Arc<AppState>>;
