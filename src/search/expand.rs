@@ -22,6 +22,10 @@ pub struct Rule {
     /// Weight of the added terms relative to question words.
     #[serde(default = "one")]
     pub weight: f32,
+    /// Does not fire when any of these occurs (e.g. 工资 for the loan rule:
+    /// "拖欠我工资" is a wage claim, not a loan).
+    #[serde(default)]
+    pub unless: Vec<String>,
 }
 
 fn one() -> f32 {
@@ -59,6 +63,10 @@ pub fn matching(rules: &[Rule], question: &str) -> Vec<usize> {
             r.when
                 .iter()
                 .any(|w| !w.is_empty() && question.contains(w.as_str()))
+                && !r
+                    .unless
+                    .iter()
+                    .any(|w| !w.is_empty() && question.contains(w.as_str()))
         })
         .map(|(i, _)| i)
         .collect()
@@ -244,6 +252,7 @@ mod tests {
                 "rule that does nothing: {r:?}"
             );
             assert!(r.when.iter().all(|w| !w.trim().is_empty()));
+            assert!(r.unless.iter().all(|w| !w.trim().is_empty()));
         }
     }
 
@@ -262,5 +271,13 @@ mod tests {
         assert!(terms("老公家暴").contains(&"家庭暴力".to_string()));
         assert!(terms("我请不起律师").contains(&"法律援助".to_string()));
         assert!(terms("今天天气不错").is_empty());
+    }
+
+    #[test]
+    fn unless_stops_a_rule() {
+        let rules = parse("[[rule]]\nwhen = [\"欠我\"]\nadd = [\"借款\"]\nunless = [\"工资\"]\n")
+            .expect("table");
+        assert_eq!(matching(&rules, "他欠我两万块钱"), vec![0]);
+        assert!(matching(&rules, "公司拖欠我两个月工资").is_empty());
     }
 }
