@@ -4,17 +4,7 @@
 use crate::search::Hit;
 use crate::triage::Triage;
 
-use super::prompt::cite_label;
-
-fn cut(text: &str, n: usize) -> String {
-    if text.chars().count() <= n {
-        text.to_string()
-    } else {
-        let mut s: String = text.chars().take(n).collect();
-        s.push('…');
-        s
-    }
-}
+use super::prompt::{cite_label, cut};
 
 /// Build the 结论 / 依据 / 建议 text from `hits` (at most `n`).
 pub fn answer(hits: &[Hit], triage: &Triage, n: usize) -> String {

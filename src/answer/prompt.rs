@@ -60,7 +60,8 @@ pub fn as_data(text: &str) -> String {
         .replace('>', "＞")
 }
 
-fn cut(text: &str, n: usize) -> String {
+/// `text` cut to `n` characters, with an ellipsis when it was longer.
+pub(super) fn cut(text: &str, n: usize) -> String {
     if text.chars().count() <= n {
         text.to_string()
     } else {
