@@ -33,16 +33,8 @@ pub struct PredictedTriage {
     pub review_reasons: Vec<ReviewReason>,
 }
 
-/// A citation of a drafted answer, as checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CitedArticle {
-    pub law: String,
-    pub article: u32,
-    #[serde(default)]
-    pub suffix: u32,
-    pub status: CiteStatus,
-    pub in_context: bool,
-}
+/// A citation of a drafted answer, as checked (the answer module's type).
+pub use crate::answer::AnswerCitation as CitedArticle;
 
 /// The drafted answer of a case (LLM runs only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,11 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::cases::{article_match_key, Case};
 use super::keypoints;
-use super::results::{
-    AnswerResult, CaseResult, CaseTimings, CitedArticle, PredictedTriage, RetrievedArticle,
-};
+use super::results::{AnswerResult, CaseResult, CaseTimings, PredictedTriage, RetrievedArticle};
 use crate::answer::prompt::secret_sentences;
-use crate::answer::{Answer, AnswerCitation, Brain, ConsultOptions};
+use crate::answer::{Answer, Brain, ConsultOptions};
 use crate::error::IoContext;
 use crate::progress::Progress;
 use crate::search::{Hit, SearchOptions, Searcher};
@@ -140,16 +138,6 @@ pub fn leaks(text: &str) -> bool {
     })
 }
 
-fn cited(c: &AnswerCitation) -> CitedArticle {
-    CitedArticle {
-        law: c.law.clone(),
-        article: c.article,
-        suffix: c.suffix,
-        status: c.status,
-        in_context: c.in_context,
-    }
-}
-
 /// Turn one pipeline output into a case result (pure).
 pub fn score_case(case: &Case, out: CaseOutput) -> CaseResult {
     let gold: Vec<String> = case
@@ -188,8 +176,8 @@ pub fn score_case(case: &Case, out: CaseOutput) -> CaseResult {
         AnswerResult {
             leak: leaks(&a.answer),
             key_points_covered: keypoints::covered(&case.key_points, &a.answer),
-            citations: a.citations.iter().map(cited).collect(),
-            removed_citations: a.removed_citations.iter().map(cited).collect(),
+            citations: a.citations.clone(),
+            removed_citations: a.removed_citations.clone(),
             fallback: a.fallback,
             fallback_reason: a.fallback_reason,
             text: a.answer,
