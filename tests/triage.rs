@@ -488,14 +488,22 @@ fn triage_json_has_exactly_the_documented_shape() {
     assert_eq!(v["legal_aid"]["may_qualify"], true);
 }
 
-/// Cases written for this module (not from the dev set): how well the rules
-/// carry over to phrasing they were not tuned on. Prints every miss; fails
-/// below the same bar as the dev set.
-#[test]
-fn own_cases_generalise() {
-    let text = std::fs::read_to_string(common::repo().join("tests/data/triage_own_cases.tsv"))
-        .expect("own cases");
+/// Score of hand-written cases in a TSV file (`primary<TAB>reasons<TAB>question`).
+struct TsvScore {
+    n: usize,
+    accuracy: f64,
+    reason_recall: f64,
+    review_precision: f64,
+    review_recall: f64,
+}
+
+/// Triage every case of `tests/data/<file>` (no retrieved hits), print each
+/// miss and the metrics, and return them.
+fn score_tsv(file: &str) -> TsvScore {
+    let text = std::fs::read_to_string(common::repo().join("tests/data").join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
     let (mut n, mut ok, mut reason_total, mut reason_ok) = (0usize, 0usize, 0usize, 0usize);
+    let (mut gold_r, mut pred_r) = (Vec::new(), Vec::new());
     for line in text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -509,6 +517,8 @@ fn own_cases_generalise() {
             .collect();
         let tr = t(parts[2]);
         n += 1;
+        gold_r.push(!reasons.is_empty());
+        pred_r.push(tr.needs_review);
         if tr.primary_service == want {
             ok += 1;
         } else {
@@ -532,10 +542,67 @@ fn own_cases_generalise() {
                 );
             }
         }
+        if reasons.is_empty() && tr.needs_review {
+            println!("extra review {:?} | {}", tr.review_reasons, parts[2]);
+        }
     }
-    let acc = ok as f64 / n as f64;
-    let rr = reason_ok as f64 / reason_total.max(1) as f64;
-    println!("own cases: {n}, primary accuracy {acc:.3}, review-reason recall {rr:.3}");
-    assert!(acc >= 0.70, "own-case accuracy {acc:.3}");
-    assert!(rr >= 0.80, "own-case reason recall {rr:.3}");
+    let (review_precision, review_recall) = precision_recall(&gold_r, &pred_r);
+    let s = TsvScore {
+        n,
+        accuracy: ok as f64 / n.max(1) as f64,
+        reason_recall: reason_ok as f64 / reason_total.max(1) as f64,
+        review_precision,
+        review_recall,
+    };
+    println!(
+        "{file}: {} cases, primary accuracy {:.3}, review-reason recall {:.3}, needs_review precision {:.3} recall {:.3}",
+        s.n, s.accuracy, s.reason_recall, s.review_precision, s.review_recall
+    );
+    s
+}
+
+/// Cases written for this module (not from the dev set): how well the rules
+/// carry over to phrasing they were not tuned on. Prints every miss; fails
+/// below the same bar as the dev set.
+#[test]
+fn own_cases_generalise() {
+    let s = score_tsv("triage_own_cases.tsv");
+    assert!(s.accuracy >= 0.70, "own-case accuracy {:.3}", s.accuracy);
+    assert!(
+        s.reason_recall >= 0.80,
+        "own-case reason recall {:.3}",
+        s.reason_recall
+    );
+}
+
+/// A batch written after the own cases and scored once before any rule was
+/// changed for it (see the file header for the numbers then).
+#[test]
+fn heldout_cases_generalise() {
+    let s = score_tsv("triage_heldout.tsv");
+    assert!(s.accuracy >= 0.70, "held-out accuracy {:.3}", s.accuracy);
+    assert!(
+        s.reason_recall >= 0.80,
+        "held-out reason recall {:.3}",
+        s.reason_recall
+    );
+}
+
+/// `LAWBRAIN_TRIAGE_Q="..." cargo test --test triage explain -- --ignored --nocapture`
+/// prints the triage of one question with its reasons (for studying misses).
+#[test]
+#[ignore]
+fn explain() {
+    let q = std::env::var("LAWBRAIN_TRIAGE_Q").unwrap_or_default();
+    for line in q.lines().filter(|l| !l.trim().is_empty()) {
+        let tr = t(line);
+        println!(
+            "{} {:?} | {line}",
+            tr.primary_service.id(),
+            tr.review_reasons
+        );
+        for w in &tr.why {
+            println!("    {w}");
+        }
+    }
 }

@@ -14,6 +14,8 @@ pub type Found = Option<&'static str>;
 pub struct Facts {
     /// The question with injection sentences removed (what is triaged), normalised.
     pub legal_text: String,
+    /// `legal_text` without clauses that only state a condition ("要是……").
+    pub factual_text: String,
     pub injection: Found,
     pub out_of_scope: Found,
     pub foreign_law: Found,
@@ -216,6 +218,13 @@ const INJECTION: &[&str] = &[
     "ignoratodas",
     "ignoriere",
     "игнорируй",
+    "不受限制",
+    "无限制模式",
+    "不用管任何",
+    "不管任何规定",
+    "授权你",
+    "从现在起你",
+    "你就是我的私人",
 ];
 
 const NON_LEGAL_TASK: &[&str] = &[
@@ -254,6 +263,13 @@ const NON_LEGAL_TASK: &[&str] = &[
     "翻译",
     "python",
     "javascript",
+    "分数线",
+    "录取线",
+    "高铁",
+    "火车票",
+    "航班",
+    "请假条",
+    "简历",
 ];
 
 const FOREIGN: &[&str] = &[
@@ -318,6 +334,12 @@ const LEGAL_CONTENT: &[&str] = &[
     "邻居",
     "物业",
     "被",
+    "担保",
+    "贷款",
+    "银行",
+    "还吗",
+    "要我还",
+    "转了",
 ];
 
 const CHILD: &[&str] = &[
@@ -336,6 +358,10 @@ const CHILD: &[&str] = &[
     "孙女",
     "外孙",
     "娃",
+    "初中生",
+    "高中生",
+    "小学生",
+    "中学生",
 ];
 
 const DANGER_NOW: &[&str] = &[
@@ -372,6 +398,20 @@ const DANGER_NOW: &[&str] = &[
     "拐走",
     "失踪",
     "走失",
+    "抢了包",
+    "被抢了",
+    "一直跟着我",
+    "还跟着我",
+    "跟着我走",
+    "砸店",
+    "踹门",
+    "锁在卫生间",
+    "锁在厕所",
+    "刚又打",
+    "刚才又打",
+    "又打了我一顿",
+    "动手推我",
+    "走丢",
 ];
 
 const SUICIDE: &[&str] = &[
@@ -389,6 +429,9 @@ const SUICIDE: &[&str] = &[
     "寻死",
     "自残",
     "想不开",
+    "活着没意思",
+    "活着没什么意思",
+    "遗言",
 ];
 
 const DV: &[&str] = &[
@@ -416,6 +459,14 @@ const DV: &[&str] = &[
     "打孩子",
     "虐待",
     "遗弃",
+    "打了我一顿",
+    "又打了我",
+    "刚又打",
+    "打我一顿",
+    "抽我",
+    "拿衣架",
+    "掐我",
+    "踹我",
 ];
 
 const FAMILY_ABUSER: &[&str] = &[
@@ -442,6 +493,7 @@ const FAMILY_ABUSER: &[&str] = &[
     "继母",
     "家里人",
     "结婚",
+    "离婚",
 ];
 
 const THREAT: &[&str] = &[
@@ -463,6 +515,12 @@ const THREAT: &[&str] = &[
     "要砍",
     "报复",
     "要杀",
+    "保护费",
+    "裸照",
+    "发到网上",
+    "砸了你",
+    "明天上门",
+    "要上门",
 ];
 
 /// A child lured away or about to run off with a stranger.
@@ -488,6 +546,9 @@ const CHILD_ABUSE: &[&str] = &[
     "不给孩子饭吃",
     "饿着孩子",
     "把孩子锁",
+    "摸她",
+    "摸孩子",
+    "猥亵",
 ];
 
 const FRAUD_NOW: &[&str] = &[
@@ -561,6 +622,17 @@ const CRIME: &[&str] = &[
     "顶包",
     "包庇",
     "作伪证",
+    "职务侵占",
+    "挪用",
+    "保护费",
+    "跑分",
+    "摸我",
+    "被抢",
+    "裸照",
+    "强制猥亵",
+    "偷拍",
+    "摸她",
+    "摸孩子",
 ];
 
 const MISSING: &[&str] = &["没回家", "找不到人了", "不见了", "失踪", "走失", "被拐"];
@@ -594,6 +666,9 @@ const POLICE_INACTION: &[&str] = &[
     "不给我立案",
     "不管我们",
     "经济纠纷",
+    "不好追",
+    "追不回来",
+    "追不回",
 ];
 
 const ASSAULT: &[&str] = &[
@@ -610,7 +685,7 @@ const ASSAULT: &[&str] = &[
 const HARM_WORDS: &[&str] = &[
     "骨折", "缝了", "流血", "被推", "推了", "撞到", "被打", "打了", "摔了", "受伤", "摔断", "摔伤",
     "推倒", "被打", "打伤", "咬", "烫伤", "欺负", "霸凌", "欺凌", "猥亵", "性侵", "失踪", "走失",
-    "被骗",
+    "被骗", "卖烟", "卖酒", "烟酒", "摸她",
 ];
 
 const CHILD_WORK: &[&str] = &["打工", "上班", "干活", "童工", "做工", "进厂"];
@@ -670,6 +745,11 @@ const HARDSHIP: &[&str] = &[
     "我们没钱",
     "家里没钱",
     "真的没钱",
+    "下岗",
+    "一分钱都没有",
+    "身上没钱",
+    "没工作也没收入",
+    "撑不住了",
 ];
 
 const MIGRANT: &[&str] = &[
@@ -681,6 +761,12 @@ const MIGRANT: &[&str] = &[
     "外出务工",
     "务工人员",
     "工头",
+    "老乡",
+    "农村出来",
+    "来打工",
+    "过来打工",
+    "外地来",
+    "打工的",
 ];
 
 const HERO: &[&str] = &[
@@ -760,6 +846,11 @@ const KNOWLEDGE_Q: &[&str] = &[
     "会不会坐牢",
     "犯法吗",
     "违法吗",
+    "多少岁",
+    "几岁",
+    "是多久",
+    "归谁",
+    "到底",
 ];
 
 const ACTION_Q: &[&str] = &[
@@ -786,7 +877,25 @@ const HYPOTHETICAL: &[&str] = &["不然", "否则", "如果", "要是", "万一"
 
 /// Employer words that only mean employment next to work verbs.
 const LABOR_WEAK: &[&str] = &[
-    "公司", "厂里", "工厂", "厂子", "厂", "单位", "老板", "主管", "领导", "店里", "饭馆", "餐馆",
+    "公司",
+    "厂里",
+    "工厂",
+    "厂子",
+    "厂",
+    "单位",
+    "老板",
+    "主管",
+    "领导",
+    "店里",
+    "饭馆",
+    "餐馆",
+    "工头",
+    "包工头",
+    "药店",
+    "超市",
+    "物业公司",
+    "保安公司",
+    "快递站",
 ];
 const WORK_VERBS: &[&str] = &[
     "我干了",
@@ -850,6 +959,7 @@ const LABOR_CTX: &[&str] = &[
     "打工",
     "岗位",
     "竞业",
+    "干完活",
 ];
 
 const LABOR_HARM: &[&str] = &[
@@ -911,6 +1021,9 @@ const LABOR_HARM: &[&str] = &[
     "没结",
     "不结",
     "调岗",
+    "超时",
+    "拖到",
+    "多出来",
 ];
 
 /// Refusing to pay or perform.
@@ -1083,6 +1196,13 @@ const CONSUMER: &[&str] = &[
     "健身",
     "美容",
     "培训机构",
+    "店员",
+    "摊主",
+    "售后",
+    "驾校",
+    "理发店",
+    "办的卡",
+    "菜市场",
 ];
 
 const BUSINESS_GONE: &[&str] = &[
@@ -1120,6 +1240,14 @@ const OFFICIAL: &[&str] = &[
     "居委会",
     "村委会",
     "村干部",
+    "社保局",
+    "人社局",
+    "医保局",
+    "税务局",
+    "律师",
+    "局里",
+    "窗口",
+    "办事大厅",
 ];
 
 const OFFICIAL_MISCONDUCT: &[&str] = &[
@@ -1143,6 +1271,16 @@ const OFFICIAL_MISCONDUCT: &[&str] = &[
     "没办成",
     "弄错",
     "搞错",
+    "跑了四趟",
+    "跑了三趟",
+    "跑了两趟",
+    "趟了",
+    "说不清楚",
+    "收了好处",
+    "不负责",
+    "没去",
+    "偏向",
+    "偏袒",
 ];
 
 const LOAN: &[&str] = &[
@@ -1160,6 +1298,9 @@ const LOAN: &[&str] = &[
     "讨债",
     "欠款",
     "转给他",
+    "欠债",
+    "赌债",
+    "一屁股债",
 ];
 
 const GUARANTOR: &[&str] = &["担保人", "保证人", "担保", "作保"];
@@ -1209,6 +1350,8 @@ const NOT_PAID: &[&str] = &[
     "不执行",
     "赖着",
     "断了",
+    "没钱",
+    "不给钱",
 ];
 
 const DIVORCE: &[&str] = &["离婚", "分居", "冷静期", "抚养权"];
@@ -1242,11 +1385,35 @@ const HIDDEN_ASSETS: &[&str] = &[
     "转了",
 ];
 
-const VISITATION: &[&str] = &["探望", "不让我见", "不让我看", "见孩子", "看孩子", "接孩子"];
+const VISITATION: &[&str] = &[
+    "探望",
+    "不让我见",
+    "不让我看",
+    "见孩子",
+    "看孩子",
+    "接孩子",
+    "不让我跟",
+    "不让我和",
+    "视频都不让",
+    "不让孩子见",
+];
 
 const SUPPORT: &[&str] = &["抚养费", "赡养费", "扶养费", "生活费"];
 
-const ELDERLY_SUPPORT: &[&str] = &["赡养", "不管我", "不养我", "养我", "养老", "不孝"];
+const ELDERLY_SUPPORT: &[&str] = &[
+    "赡养",
+    "不管我",
+    "不养我",
+    "养我",
+    "养老",
+    "不孝",
+    "不愿意出钱",
+    "不出钱",
+    "不愿意管",
+    "不照顾",
+    "赶出来",
+    "不给生活费",
+];
 
 const BETROTHAL: &[&str] = &["彩礼", "订婚", "定亲"];
 
@@ -1296,6 +1463,9 @@ const FAMILY_CONFLICT: &[&str] = &[
     "外人",
     "闹",
     "推来推去",
+    "赶出来",
+    "赶出去",
+    "不愿意出钱",
 ];
 
 const INHERIT: &[&str] = &[
@@ -1347,6 +1517,10 @@ const TRAFFIC: &[&str] = &[
     "交警",
     "追尾",
     "肇事",
+    "刮倒",
+    "刮蹭",
+    "蹭倒",
+    "倒车",
 ];
 
 const HIT_AND_RUN: &[&str] = &["逃逸", "开跑了", "跑了", "没看清车牌", "找不到司机"];
@@ -1400,6 +1574,11 @@ const MEDICAL: &[&str] = &[
     "护工",
     "诊所",
     "疫苗",
+    "牙医",
+    "拔牙",
+    "输液",
+    "打吊针",
+    "卫生院",
 ];
 
 const MEDICAL_HARM: &[&str] = &[
@@ -1421,6 +1600,12 @@ const MEDICAL_HARM: &[&str] = &[
     "没关系",
     "不承认",
     "怀疑",
+    "没了",
+    "弄坏",
+    "伤了",
+    "风险",
+    "怎么回事",
+    "突然",
 ];
 
 const APPRAISAL: &[&str] = &[
@@ -1431,6 +1616,14 @@ const APPRAISAL: &[&str] = &[
     "尘肺",
     "笔迹",
     "签名是不是",
+    "剪辑",
+    "萝卜章",
+    "公章是假",
+    "章是假",
+    "甲醛",
+    "墙体",
+    "开裂",
+    "查出来",
 ];
 
 const PATERNITY: &[&str] = &[
@@ -1455,6 +1648,9 @@ const SUE: &[&str] = &[
     "去法院",
     "上法院",
     "诉讼",
+    "要告",
+    "想告",
+    "告到法院",
 ];
 
 const LAWYER: &[&str] = &["请律师", "找律师", "委托律师", "律师费", "请个律师"];
@@ -1482,14 +1678,21 @@ const OVERSEAS: &[&str] = &[
     "在加拿大",
     "在日本",
     "在澳大利亚",
-    "回不来",
     "在英国",
     "境外",
 ];
 
 const ABROAD_DOCS: &[&str] = &["出国", "留学", "签证", "移民", "涉外"];
 
-const DOCS: &[&str] = &["证明", "学历", "出生", "公证件", "无犯罪", "亲属关系"];
+const DOCS: &[&str] = &[
+    "证明",
+    "学历",
+    "出生",
+    "公证件",
+    "无犯罪",
+    "亲属关系",
+    "无案底",
+];
 
 const EVIDENCE: &[&str] = &[
     "留下来当证据",
@@ -1518,6 +1721,10 @@ const DEADLINE: &[&str] = &[
     "截止",
     "超过",
     "还剩",
+    "过了两年",
+    "过了一年",
+    "过了三年",
+    "前年",
 ];
 
 const DECISION: &[&str] = &[
@@ -1528,6 +1735,7 @@ const DECISION: &[&str] = &[
     "处罚决定",
     "不予受理",
     "驳回",
+    "维持",
 ];
 
 fn has(t: &Text, p: &[&'static str]) -> Found {
@@ -1681,13 +1889,14 @@ pub fn read(question: &str, year: i32) -> Facts {
     let ft = Text::new(&factual_text(&legal_text));
     let mut f = Facts {
         legal_text: t.norm.clone(),
+        factual_text: ft.norm.clone(),
         injection,
         has_legal_content: t.any(LEGAL_CONTENT),
         ..Facts::default()
     };
 
     // Scope.
-    f.out_of_scope = has(&t, NON_LEGAL_TASK);
+    f.out_of_scope = has(&t, NON_LEGAL_TASK).filter(|_| !t.any(&["公证", "证明", "合同", "法律"]));
     for place in t.all_found(FOREIGN) {
         let n = &t.norm;
         let law_there = n.match_indices(place).any(|(i, _)| {
@@ -1772,7 +1981,13 @@ pub fn read(question: &str, year: i32) -> Facts {
     };
     f.threat = has(&t, THREAT);
     f.child_abuse = has(&t, CHILD_ABUSE);
-    f.fraud_now = has(&t, FRAUD_NOW);
+    f.fraud_now = has(&t, FRAUD_NOW).or_else(|| {
+        both(
+            &t,
+            &["刚在", "刚才", "刚刚", "刚被", "马上把我拉黑", "就把我拉黑"],
+            &["被骗", "骗了", "拉黑"],
+        )
+    });
     f.crime = has(&t, CRIME);
     f.detained = has(&t, DETAINED).or_else(|| {
         if t.any(&[
@@ -1902,6 +2117,10 @@ pub fn read(question: &str, year: i32) -> Facts {
         "雇他",
         "雇的",
     ]);
+    // Buying something is not working there ("买的手机……店员说").
+    let private_job = private_job
+        || (t.any(&["买的", "买了", "网购", "网上买"])
+            && !t.any(&["上班", "工资", "员工", "入职", "辞退", "开除"]));
     f.labor_ctx = has(&t, LABOR_CTX).filter(|_| !private_job).or_else(|| {
         if private_job {
             return None;
@@ -1936,6 +2155,22 @@ pub fn read(question: &str, year: i32) -> Facts {
                 &["工资", "工钱", "薪", "劳务费", "报酬"],
             )
         });
+        if f.wage_arrears.is_none() && t.any(MIGRANT) {
+            // Migrant workers rarely say 工资: "欠了三十万", "只能给一半".
+            f.wage_arrears = has(
+                &ft,
+                &[
+                    "欠",
+                    "拖",
+                    "没给钱",
+                    "不给钱",
+                    "只能给",
+                    "给一半",
+                    "结账",
+                    "找不到",
+                ],
+            );
+        }
         f.no_social_insurance = has(&ft, NO_SOCIAL_INSURANCE);
         if t.any(&["工伤"]) || t.any(INJURED) && !t.any(&["打伤", "被打", "撞", "车祸"]) {
             f.work_injury = has(&t, WORK_INJURY).or(Some("上班时受伤"));
@@ -1947,11 +2182,17 @@ pub fn read(question: &str, year: i32) -> Facts {
     }
     f.land_contract = has(&t, LAND);
     f.appeal = if t.any(&["判决", "判得", "一审", "裁定"]) {
-        has(&t, &["上诉"])
+        has(&t, &["上诉"]).or_else(|| {
+            // "判决书8号送到的……我不服": disputing a judgment just received.
+            both(&t, &["不服", "不公平"], &["送到", "收到", "拿到", "送达"])
+                .filter(|_| !t.any(&["仲裁", "复议"]))
+        })
     } else {
         None
     };
-    f.award_challenge = if t.any(&["不服", "起诉", "法院"]) {
+    f.award_challenge = if t.any(&["不服", "不满意"])
+        || (t.any(&["起诉", "法院"]) && !t.any(&["生效", "没起诉", "没去法院"]))
+    {
         has(&t, AWARD)
     } else {
         None
@@ -1960,7 +2201,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     // Administrative.
     f.admin_penalty = has(&t, ADMIN_PENALTY).or_else(|| signals::fine_amount(&t).then_some("罚款"));
     f.reconsideration = has(&t, RECONSIDERATION);
-    if f.reconsideration.is_some() && t.any(&["法院", "起诉", "告"]) {
+    if f.reconsideration.is_some() && t.any(&["法院", "起诉", "告", "再争", "不服"]) {
         f.reconsideration_to_court = has(&t, &["复议决定", "维持", "复议"]);
     }
     f.hearing = has(&t, &["听证"]);
@@ -2023,7 +2264,8 @@ pub fn read(question: &str, year: i32) -> Facts {
                 &["强制执行", "老赖", "失信被执行", "法院执行", "申请执行"],
             )
         })
-        .or_else(|| both(&t, &["法院调解", "调解书", "调解时"], NOT_PAID));
+        .or_else(|| both(&t, &["法院调解", "调解书", "调解时"], NOT_PAID))
+        .filter(|_| !t.any(NOTARY) || t.any(&["判", "法院"]));
     f.divorce = has(&t, DIVORCE);
     if f.divorce.is_some() {
         f.divorce_rule_q = has(&t, DIVORCE_RULE);
@@ -2088,7 +2330,7 @@ pub fn read(question: &str, year: i32) -> Facts {
     } else {
         None
     };
-    if t.any(&["委托", "代办", "替我办", "代我"]) {
+    if t.any(&["委托", "代办", "替我办", "代我", "代签", "替我签", "帮我签"]) {
         f.remote_principal = has(
             &t,
             &[
@@ -2173,6 +2415,11 @@ pub fn read(question: &str, year: i32) -> Facts {
             "哪个部门",
             "找哪个部门",
             "哪个单位管",
+            "12333",
+            "12315",
+            "12345",
+            "劳动监察",
+            "市场监管",
         ],
     );
     if f.labor_ctx.is_none() && f.consumer.is_none() {
@@ -2197,7 +2444,8 @@ pub fn read(question: &str, year: i32) -> Facts {
 
     // Time.
     f.deadline_words = has(&t, DEADLINE);
-    f.decision_received = if t.any(&["收到", "拿到", "下来了", "送达"]) {
+    f.decision_received = if t.any(&["收到", "拿到", "下来了", "送达", "送到", "刚到", "到的"])
+    {
         has(&t, DECISION)
     } else {
         None

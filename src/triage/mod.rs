@@ -181,6 +181,7 @@ pub struct Triage {
 use crate::search::Hit;
 
 pub mod directory;
+pub mod domains;
 pub mod facts;
 pub mod legal_aid;
 pub mod review;

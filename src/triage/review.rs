@@ -141,7 +141,7 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
             deadline.push(format!("拖欠已约{}个月，注意仲裁或诉讼时效", m as u32));
         }
     }
-    if let Some(w) = f.deadline_words {
+    if let Some(w) = f.deadline_words.filter(|_| !f.rule_question) {
         deadline.push(format!("{}：当事人关心期限", q(w)));
     }
     if !deadline.is_empty() {

@@ -46,6 +46,57 @@ fn q(w: &str) -> String {
     format!("“{w}”")
 }
 
+/// Asking whether an employer's practice is lawful.
+const LEGALITY_Q: &[&str] = &[
+    "合法吗",
+    "合理吗",
+    "违法吗",
+    "能这样吗",
+    "是真的吗",
+    "怎么算",
+    "对吗",
+    "算不算",
+];
+
+/// Words that claim money or a job back (a dispute, not only a question).
+const LABOR_CLAIM: &[&str] = &[
+    "赔偿",
+    "补偿",
+    "要钱",
+    "要回",
+    "能要",
+    "加班费",
+    "二倍",
+    "双倍",
+    "没发",
+    "拖欠",
+    "欠",
+    "走人",
+    "辞退",
+    "开除",
+    "辞了",
+    "解除",
+    "别来了",
+    "不用来了",
+];
+
+/// The asker is the one sued or prosecuted.
+const DEFENDANT: &[&str] = &[
+    "我被人起诉",
+    "我被起诉",
+    "被人起诉了",
+    "起诉了我",
+    "起诉我们",
+    "把我告了",
+    "告了我",
+    "还起诉我们",
+    "报案说我",
+    "被检察院起诉",
+];
+
+/// Wanting custody changed after a divorce.
+const CUSTODY_CHANGE: &[&str] = &["要过来", "要回来", "争回来", "变更", "改成跟我", "改判"];
+
 /// Laws whose retrieval points at a service.
 const LAW_SERVICE: &[(&str, Service)] = &[
     ("劳动争议调解仲裁法", Service::Arbitration),
@@ -314,7 +365,22 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         }
     }
     if labor_case && f.contractor.is_none() && f.child_work.is_none() && f.work_injury.is_none() {
-        if let Some(h) = f.labor_harm {
+        let legality_q = LEGALITY_Q.iter().find(|w| f.legal_text.contains(*w));
+        let claim = LABOR_CLAIM.iter().any(|w| f.legal_text.contains(w));
+        if let (Some(lq), Some(h), false) = (legality_q, f.labor_harm, claim) {
+            // "试用期工资只给八折合法吗": a question about a workplace rule,
+            // no money or job claimed yet.
+            s.add(
+                Consultation,
+                4.5,
+                format!(
+                    "{}、{}：问用人单位的做法是否合法，尚未主张权利，解答即可",
+                    q(h),
+                    q(lq)
+                ),
+            );
+            s.add(Arbitration, 1.5, "发生争议可申请劳动仲裁");
+        } else if let Some(h) = f.labor_harm {
             s.add(
                 Arbitration,
                 4.0,
@@ -508,9 +574,11 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     }
     if let Some(w) = f.official_complaint {
         if f.notary_error.is_none() {
+            // Saying "投诉" outright is the asker's own choice of service.
+            let explicit = f.legal_text.contains("投诉");
             s.add(
                 Administrative,
-                3.0,
+                if explicit { 6.0 } else { 3.0 },
                 format!("{}：对机关或工作人员的投诉", q(w)),
             );
         }
@@ -616,6 +684,17 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         );
         s.add(Litigation, 1.5, "协议不成可起诉离婚");
         s.add(Mediation, 0.5, "可调解");
+    }
+    if let (true, Some(w)) = (
+        f.legal_text.contains("抚养权"),
+        CUSTODY_CHANGE.iter().find(|w| f.legal_text.contains(*w)),
+    ) {
+        s.add(
+            Litigation,
+            4.5,
+            format!("“抚养权”、{}：变更抚养关系，协商不成向法院起诉", q(w)),
+        );
+        s.add(Mediation, 1.0, "可先协商调解");
     }
     if let Some(w) = f.betrothal {
         s.add(Mediation, 4.0, format!("{}：彩礼返还纠纷，宜先调解", q(w)));
@@ -744,10 +823,11 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     }
 
     // Injuries between private parties.
-    if let Some(w) = f
-        .traffic
-        .filter(|_| f.detained.is_none() && f.crime.is_none())
-    {
+    if let Some(w) = f.traffic.filter(|_| {
+        f.detained.is_none()
+            && f.crime.is_none()
+            && !(f.work_injury.is_some() && f.legal_text.contains("工伤"))
+    }) {
         if let Some(h) = f.hit_and_run {
             s.add(
                 Consultation,
@@ -857,6 +937,19 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         s.add(Consultation, 1.0, format!("{}：询问法律规定", q(w)));
     }
 
+    if let Some(w) = DEFENDANT.iter().find(|w| f.legal_text.contains(*w)) {
+        if f.detained.is_none() {
+            s.add(
+                Lawyer,
+                4.0,
+                format!("{}：当事人被起诉或被追究，宜委托律师应诉、辩护", q(w)),
+            );
+        }
+    }
+
+    // Broad topic classes decide what no specific rule did.
+    fallback_domains(f, &mut s);
+
     // The laws retrieved are one more voter.
     let mut voted: Vec<Service> = Vec::new();
     for h in hits.iter().take(5) {
@@ -872,6 +965,32 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         }
     }
     s
+}
+
+/// The fall-back layer: when no service but consultation scored
+/// `fallback_below`, the topic classes of `domains.toml` vote. Rule questions
+/// ("试用期可以不交社保吗") and out-of-scope requests keep their answer.
+fn fallback_domains(f: &Facts, s: &mut Scores) {
+    let table = super::domains::Domains::builtin();
+    // Consultation starts at 1 (default) and may get 1 more for the question
+    // form; beyond that a specific rule chose it.
+    let decided = Service::ALL.iter().any(|x| {
+        let bar = if *x == Service::Consultation {
+            table.fallback_below + 1.0
+        } else {
+            table.fallback_below
+        };
+        s.get(*x) >= bar
+    });
+    if decided || f.rule_question || f.out_of_scope.is_some() || f.illegal_request.is_some() {
+        return;
+    }
+    for (d, words) in table.matches(&f.factual_text) {
+        if let Some(svc) = Service::from_id(&d.service) {
+            let said: Vec<String> = words.iter().map(|w| q(w)).collect();
+            s.add(svc, d.weight, format!("{}：{}", said.join("、"), d.why));
+        }
+    }
 }
 
 /// Whether the question describes a matter of the asker's own (not only a

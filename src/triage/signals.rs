@@ -55,7 +55,9 @@ pub fn normalize(raw: &str) -> String {
         }
         s.push(c.to_ascii_lowercase());
     }
-    s.replace("偷偷", "悄悄").replace("小偷小摸", "小摸")
+    s.replace("偷偷", "悄悄")
+        .replace("小偷小摸", "小摸")
+        .replace("无犯罪", "无案底")
 }
 
 /// Value of a Chinese or Arabic number word ("十几" -> 15, "二十多" -> 20,
@@ -203,7 +205,7 @@ pub fn can_question(t: &Text) -> bool {
 fn work_duration_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?:干|做)了[0-9一二两三四五六七八九十几半多]+(?:个)?(?:月|年)")
+        Regex::new(r"(?:干|做)了[0-9一二两三四五六七八九十几半多]+(?:个)?多?(?:月|年)")
             .expect("valid regex")
     })
 }
