@@ -414,6 +414,24 @@ const DANGER_NOW: &[&str] = &[
     "走丢",
 ];
 
+/// The present moment.
+const NOW: &[&str] = &["现在", "正在", "此刻", "就在", "还在", "这会儿"];
+
+/// An attack or a weapon.
+const VIOLENCE_NOW: &[&str] = &[
+    "拿刀",
+    "拿着刀",
+    "砍",
+    "砸门",
+    "掐",
+    "踹门",
+    "闯进",
+    "打我",
+    "动手打",
+    "放火",
+    "堵在门口",
+];
+
 const SUICIDE: &[&str] = &[
     "不想活",
     "活不下去",
@@ -750,6 +768,12 @@ const HARDSHIP: &[&str] = &[
     "身上没钱",
     "没工作也没收入",
     "撑不住了",
+    "请不起",
+    "没钱请",
+    "付不起",
+    "拿不出钱",
+    "没有工作也没有",
+    "没有收入来源",
 ];
 
 const MIGRANT: &[&str] = &[
@@ -1749,6 +1773,18 @@ fn both(t: &Text, a: &[&'static str], b: &[&'static str]) -> Found {
     }
 }
 
+/// A word of `a` in the same clause as a word of `b`.
+fn same_clause(t: &Text, a: &[&'static str], b: &[&'static str]) -> Found {
+    t.norm
+        .split(['，', ',', '。', '；', '！', '？'])
+        .find_map(|c| {
+            let ct = Text {
+                norm: c.to_string(),
+            };
+            both(&ct, a, b)
+        })
+}
+
 impl Facts {
     /// Whether any legal topic was recognised.
     pub fn any_topic(&self) -> bool {
@@ -1972,7 +2008,11 @@ pub fn read(question: &str, year: i32) -> Facts {
     }
 
     // Danger and crime.
-    f.imminent = has(&t, DANGER_NOW);
+    f.imminent = has(&t, DANGER_NOW).or_else(|| {
+        // Violence happening now: a time word of the present next to a weapon
+        // or an attack ("现在就在门外踹门").
+        same_clause(&ft, VIOLENCE_NOW, NOW)
+    });
     f.suicide = has(&t, SUICIDE);
     f.domestic_violence = if t.any(FAMILY_ABUSER) {
         has(&t, DV)
