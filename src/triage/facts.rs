@@ -270,6 +270,10 @@ const NON_LEGAL_TASK: &[&str] = &[
     "航班",
     "请假条",
     "简历",
+    "起名字",
+    "取名字",
+    "想几个名字",
+    "公司名字",
 ];
 
 const FOREIGN: &[&str] = &[
@@ -412,6 +416,12 @@ const DANGER_NOW: &[&str] = &[
     "又打了我一顿",
     "动手推我",
     "走丢",
+    "汽油",
+    "一起死",
+    "同归于尽",
+    "人贩子",
+    "拉上车",
+    "抢走了孩子",
 ];
 
 /// The present moment.
@@ -450,6 +460,13 @@ const SUICIDE: &[&str] = &[
     "活着没意思",
     "活着没什么意思",
     "遗言",
+    "安眠药",
+    "吞了",
+    "喝农药",
+    "喝药",
+    "一起死",
+    "同归于尽",
+    "寻短见",
 ];
 
 const DV: &[&str] = &[
@@ -485,6 +502,9 @@ const DV: &[&str] = &[
     "拿衣架",
     "掐我",
     "踹我",
+    "挨打",
+    "被打到",
+    "打到住院",
 ];
 
 const FAMILY_ABUSER: &[&str] = &[
@@ -539,6 +559,14 @@ const THREAT: &[&str] = &[
     "砸了你",
     "明天上门",
     "要上门",
+    "知道我家住哪",
+    "知道你家住哪",
+    "今晚就来",
+    "来找我算账",
+    "门口蹲",
+    "蹲守",
+    "尾随",
+    "要进来",
 ];
 
 /// A child lured away or about to run off with a stranger.
@@ -651,6 +679,10 @@ const CRIME: &[&str] = &[
     "偷拍",
     "摸她",
     "摸孩子",
+    "混混",
+    "打砸",
+    "砸了摊",
+    "诬告",
 ];
 
 const MISSING: &[&str] = &["没回家", "找不到人了", "不见了", "失踪", "走失", "被拐"];
@@ -703,7 +735,7 @@ const ASSAULT: &[&str] = &[
 const HARM_WORDS: &[&str] = &[
     "骨折", "缝了", "流血", "被推", "推了", "撞到", "被打", "打了", "摔了", "受伤", "摔断", "摔伤",
     "推倒", "被打", "打伤", "咬", "烫伤", "欺负", "霸凌", "欺凌", "猥亵", "性侵", "失踪", "走失",
-    "被骗", "卖烟", "卖酒", "烟酒", "摸她",
+    "被骗", "卖烟", "卖酒", "烟酒", "摸她", "扎伤", "划伤", "割伤", "伤到", "碰伤",
 ];
 
 const CHILD_WORK: &[&str] = &["打工", "上班", "干活", "童工", "做工", "进厂"];
@@ -774,6 +806,9 @@ const HARDSHIP: &[&str] = &[
     "拿不出钱",
     "没有工作也没有",
     "没有收入来源",
+    "没啥收入",
+    "没什么收入",
+    "没有什么收入",
 ];
 
 const MIGRANT: &[&str] = &[
@@ -791,6 +826,9 @@ const MIGRANT: &[&str] = &[
     "过来打工",
     "外地来",
     "打工的",
+    "一个村",
+    "同村",
+    "村里出来",
 ];
 
 const HERO: &[&str] = &[
@@ -829,6 +867,11 @@ const AID_LAWYER_COMPLAINT: &[&str] = &[
     "敷衍",
     "见一面",
     "投诉",
+    "收了我",
+    "收钱",
+    "辛苦费",
+    "红包",
+    "好处费",
 ];
 
 const AID_GENERAL: &[&str] = &[
@@ -984,6 +1027,12 @@ const LABOR_CTX: &[&str] = &[
     "岗位",
     "竞业",
     "干完活",
+    "月薪",
+    "薪水",
+    "底薪",
+    "考勤",
+    "把我开了",
+    "活干完",
 ];
 
 const LABOR_HARM: &[&str] = &[
@@ -1048,6 +1097,9 @@ const LABOR_HARM: &[&str] = &[
     "超时",
     "拖到",
     "多出来",
+    "把我开了",
+    "开了我",
+    "炒了",
 ];
 
 /// Refusing to pay or perform.
@@ -1109,6 +1161,10 @@ const CONTRACT_MONEY: &[&str] = &[
     "欠款",
     "对账单",
     "收了我",
+    "定做",
+    "订做",
+    "付了",
+    "加工",
 ];
 
 const WAGE_ARREARS: &[&str] = &[
@@ -1272,6 +1328,8 @@ const OFFICIAL: &[&str] = &[
     "局里",
     "窗口",
     "办事大厅",
+    "社区",
+    "民警",
 ];
 
 const OFFICIAL_MISCONDUCT: &[&str] = &[
@@ -1305,6 +1363,10 @@ const OFFICIAL_MISCONDUCT: &[&str] = &[
     "没去",
     "偏向",
     "偏袒",
+    "跑了好多次",
+    "来回跑",
+    "让我找",
+    "互相推",
 ];
 
 const LOAN: &[&str] = &[
@@ -1325,9 +1387,11 @@ const LOAN: &[&str] = &[
     "欠债",
     "赌债",
     "一屁股债",
+    "垫了",
+    "垫付",
 ];
 
-const GUARANTOR: &[&str] = &["担保人", "保证人", "担保", "作保"];
+const GUARANTOR: &[&str] = &["担保人", "保证人", "担保", "作保", "共同借款人", "共同还款"];
 
 const INTEREST: &[&str] = &[
     "利息",
@@ -1437,6 +1501,8 @@ const ELDERLY_SUPPORT: &[&str] = &[
     "不照顾",
     "赶出来",
     "不给生活费",
+    "养不起",
+    "轮流",
 ];
 
 const BETROTHAL: &[&str] = &["彩礼", "订婚", "定亲"];
@@ -1630,6 +1696,9 @@ const MEDICAL_HARM: &[&str] = &[
     "风险",
     "怎么回事",
     "突然",
+    "昏迷",
+    "没抢救过来",
+    "抢救",
 ];
 
 const APPRAISAL: &[&str] = &[
@@ -1648,6 +1717,11 @@ const APPRAISAL: &[&str] = &[
     "墙体",
     "开裂",
     "查出来",
+    "手印",
+    "指纹",
+    "不是他按的",
+    "不是他签的",
+    "不是他写的",
 ];
 
 const PATERNITY: &[&str] = &[
@@ -1727,6 +1801,9 @@ const EVIDENCE: &[&str] = &[
     "取证",
     "当证据",
     "留存",
+    "保存下来",
+    "保存证据",
+    "怎么保存",
 ];
 
 const ONLINE_CONTENT: &[&str] = &["视频", "网页", "聊天记录", "微信", "朋友圈", "网上", "平台"];
@@ -2027,6 +2104,10 @@ pub fn read(question: &str, year: i32) -> Facts {
             &["刚在", "刚才", "刚刚", "刚被", "马上把我拉黑", "就把我拉黑"],
             &["被骗", "骗了", "拉黑"],
         )
+        .or_else(|| {
+            both(&t, &["刚刚", "刚才"], &["转了", "转过去", "汇了"])
+                .filter(|_| t.any(&["关机", "联系不上", "拉黑", "打不通", "不回"]))
+        })
     });
     f.crime = has(&t, CRIME);
     f.detained = has(&t, DETAINED).or_else(|| {
@@ -2059,7 +2140,18 @@ pub fn read(question: &str, year: i32) -> Facts {
     }
     f.land_taking = has(
         &t,
-        &["征地", "征收", "拆迁", "占了我家", "占地", "修路占", "强占"],
+        &[
+            "征地",
+            "征收",
+            "拆迁",
+            "占了我家",
+            "占我家的地",
+            "要占",
+            "征用",
+            "占地",
+            "修路占",
+            "强占",
+        ],
     );
     f.missing_person =
         has(&t, MISSING).filter(|_| t.any(CHILD) || t.any(&["老人", "我爸", "我妈", "小时"]));
@@ -2131,7 +2223,15 @@ pub fn read(question: &str, year: i32) -> Facts {
     f.aid_words = has(&t, AID);
     if f.aid_words.is_some() {
         f.aid_refused = has(&t, AID_REFUSED);
-        if t.any(&["援助律师", "指派的律师", "给我指派", "援助中心给我"]) {
+        if t.any(&[
+            "援助律师",
+            "指派的律师",
+            "给我指派",
+            "援助中心给我",
+            "法援中心的律师",
+            "援助中心的律师",
+            "法援律师",
+        ]) {
             f.aid_lawyer_complaint = has(&t, AID_LAWYER_COMPLAINT);
         }
         f.aid_general_question = has(&t, AID_GENERAL);
@@ -2333,13 +2433,19 @@ pub fn read(question: &str, year: i32) -> Facts {
     }
     f.neighbor = both(&t, NEIGHBOR, NEIGHBOR_ISSUE).or_else(|| both(&t, NEIGHBOR, DISPUTE));
     f.dog = has(&t, DOG);
-    f.deposit = has(&t, DEPOSIT);
+    f.deposit = has(&t, DEPOSIT).filter(|_| t.any(DISPUTE) || t.any(&["扣"]));
     if t.any(TENANCY) {
         f.lease_sale = has(&t, LEASE_SALE);
         f.deposit = f.deposit.or_else(|| has(&t, &["不退"]));
     }
     f.property_mgmt = has(&t, PROPERTY_MGMT);
-    f.traffic = has(&t, TRAFFIC);
+    f.traffic = has(&t, TRAFFIC).or_else(|| {
+        same_clause(
+            &t,
+            &["开车", "停车", "倒车", "骑车", "骑电动车", "骑摩托"],
+            &["碰", "刮", "蹭", "撞"],
+        )
+    });
     if f.traffic.is_some() {
         f.hit_and_run = has(&t, HIT_AND_RUN);
     }
@@ -2426,7 +2532,7 @@ pub fn read(question: &str, year: i32) -> Facts {
             &["吵", "噪音", "睡不着"],
         )
     });
-    if t.any(&["申请", "办理", "审批", "办"])
+    if t.any(&["申请", "办理", "审批", "办", "开证明", "开个证明"])
         && t.any(&[
             "街道", "民政", "政府", "局", "乡镇", "社区", "村委", "部门", "窗口",
         ])
@@ -2443,6 +2549,8 @@ pub fn read(question: &str, year: i32) -> Facts {
                 "驳回",
                 "没批",
                 "不给我办",
+                "不给开",
+                "不给我开",
             ],
         );
     }

@@ -56,6 +56,9 @@ const LEGALITY_Q: &[&str] = &[
     "怎么算",
     "对吗",
     "算不算",
+    "有没有责任",
+    "有责任吗",
+    "这样可以吗",
 ];
 
 /// Words that claim money or a job back (a dispute, not only a question).
@@ -92,6 +95,9 @@ const DEFENDANT: &[&str] = &[
     "还起诉我们",
     "报案说我",
     "被检察院起诉",
+    "诬告",
+    "接受调查",
+    "传唤",
 ];
 
 /// Wanting custody changed after a divorce.
@@ -330,7 +336,11 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
 
     // Labour.
     let labor_case = f.labor_ctx.is_some() && f.consumer.is_none() && f.land_contract.is_none();
-    if let (Some(w), Some(c)) = (f.wage_arrears, f.contractor) {
+    // Migrant workers as a group behave like a contractor's crew.
+    let crew = f.contractor.or(f
+        .migrant
+        .filter(|_| f.group.is_some() || f.legal_text.contains("我们")));
+    if let (Some(w), Some(c)) = (f.wage_arrears, crew) {
         s.add(
             Administrative,
             5.0,
@@ -411,9 +421,11 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
             s.add(Administrative, 1.0, "违法用工可向劳动保障监察投诉");
         }
     }
+    // Relatives quarrelling over compensation already paid is a family matter.
+    let family_split = f.family_dispute.is_some() && f.legal_text.contains("分");
     if let Some(w) = f
         .land_taking
-        .filter(|_| f.reconsideration_to_court.is_none() && f.neighbor.is_none())
+        .filter(|_| f.reconsideration_to_court.is_none() && f.neighbor.is_none() && !family_split)
     {
         s.add(
             Administrative,
@@ -1008,6 +1020,7 @@ pub fn has_own_matter(f: &Facts) -> bool {
         || f.detained.is_some()
         || f.land_contract.is_some()
         || f.deadline_words.is_some()
+        || f.admin_penalty.is_some()
 }
 
 /// `中华人民共和国民法典` -> `民法典`.

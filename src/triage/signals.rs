@@ -148,7 +148,12 @@ fn people_re() -> &'static Regex {
 pub fn max_people(t: &Text) -> Option<f64> {
     let mut best: Option<f64> = None;
     for c in people_re().captures_iter(&t.norm) {
-        let Some(v) = number_value(&c[1]) else {
+        // "好几个人", "几个人": a few, not a crowd.
+        let Some(v) = (if &c[1] == "几" {
+            Some(3.0)
+        } else {
+            number_value(&c[1])
+        }) else {
             continue;
         };
         best = Some(best.map_or(v, |b: f64| b.max(v)));
