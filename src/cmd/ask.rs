@@ -250,6 +250,9 @@ pub fn bench(
             .map_or("all cores".to_string(), |t| t.to_string())
     );
     println!("load: {load_ms:.0} ms");
+    if let Some(rss) = lawbrain::bench::rss_mib() {
+        println!("RSS after load: {rss:.0} MiB");
+    }
     println!(
         "prompt: {} articles, written to {}",
         used,
@@ -270,6 +273,9 @@ pub fn bench(
             g.stats.ttft_ms,
             g.stop
         );
+        if run == 0 {
+            println!("text: {}", g.text.replace('\n', " "));
+        }
         ttfts.push(g.stats.ttft_ms);
         pps.push(g.stats.prompt_tokens_per_s);
         tgs.push(g.stats.tokens_per_s);
@@ -299,8 +305,17 @@ pub fn bench(
         },
         &mut |_| true,
     )?;
+    // The ceiling the weights' memory traffic puts on generation.
+    let (bytes, secs) = engine.probe_matvec(10)?;
     use lawbrain::bench::percentile;
     println!("---");
+    println!(
+        "mat-vec over all weights: {:.0} MB in {:.1} ms = {:.1} GB/s (ceiling {:.1} tok/s)",
+        bytes as f64 / 1e6,
+        secs * 1000.0,
+        bytes as f64 / secs / 1e9,
+        1.0 / secs
+    );
     println!("prompt tok/s p50: {:.1}", percentile(&pps, 50.0));
     println!("gen tok/s p50: {:.1}", percentile(&tgs, 50.0));
     println!("ttft p50 (cold): {:.0} ms", percentile(&ttfts, 50.0));

@@ -104,6 +104,16 @@ impl CandleEngine {
         Ok(())
     }
 
+    /// See [`Qwen2::probe_matvec`]: bytes of weights per decode step and
+    /// seconds to stream them once through the mat-vec kernels.
+    pub fn probe_matvec(&self, reps: usize) -> Result<(usize, f64)> {
+        let st = self
+            .state
+            .lock()
+            .map_err(|_| Error::Model("engine state poisoned by an earlier panic".into()))?;
+        Ok(st.model.probe_matvec(reps)?)
+    }
+
     /// The tokenizer and stop ids.
     pub fn tokens(&self) -> &Tokens {
         &self.tokens

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 mod engine;
 pub mod files;
+mod gemv;
 mod qwen2;
 mod sampling;
 pub mod template;

@@ -4,14 +4,16 @@
 //!   (shared with the tied output matrix: no 0.9 GB f32 copy);
 //! - the KV cache can be truncated to a prefix, so a prompt that shares its
 //!   start (the fixed system prompt) with the previous one is not recomputed;
-//! - q/k/v and gate/up use candle's fused shared-input mat-vec when it applies.
+//! - decode steps (one token) multiply on the compact quantized blocks
+//!   ([`super::gemv`]), q/k/v and gate/up fused into one parallel region;
+//! - keys and values live in a growing buffer written in place, and grouped
+//!   query heads attend to their shared key/value head without copying it.
 
 use std::sync::Arc;
 
 use candle_core::quantized::{gguf_file, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_transformers::quantized_nn::RmsNorm;
-use candle_transformers::utils::repeat_kv;
 
 /// Model hyper-parameters read from the GGUF metadata.
 #[derive(Debug, Clone)]
@@ -70,20 +72,81 @@ impl QLinear {
         })
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.mm.forward(x)
+        let mut out = multi_forward(&[self], x)?;
+        out.pop()
+            .ok_or_else(|| candle_core::Error::Msg("no output".into()))
     }
 }
 
-/// Apply several linear layers to the same input, fused when candle can.
+/// Apply several linear layers to the same input: one token goes through the
+/// compact-block mat-vec, longer inputs through candle's matmul.
 fn multi_forward(ls: &[&QLinear], x: &Tensor) -> Result<Vec<Tensor>> {
-    let all_q = ls.iter().all(|l| matches!(l.mm, QMatMul::QTensor(_)));
-    if all_q && x.is_contiguous() {
+    let (k, dims) = (x.dim(D::Minus1)?, x.dims().to_vec());
+    let m = x.elem_count() / k.max(1);
+    if x.dtype() == DType::F32 && (m == 1 || ls.iter().all(|l| prefill_on_compact(&l.t))) {
+        let xs = x.flatten_all()?.to_vec1::<f32>()?;
         let ts: Vec<&QTensor> = ls.iter().map(|l| l.t.as_ref()).collect();
-        if let Some(v) = QTensor::gemv_fused_shared_lhs(&ts, x)? {
-            return Ok(v);
+        if let Some(outs) = super::gemv::matmul(&ts, &xs, m) {
+            return outs
+                .into_iter()
+                .map(|o| {
+                    let mut d = dims.clone();
+                    if let Some(last) = d.last_mut() {
+                        *last = o.len() / m;
+                    }
+                    Tensor::from_vec(o, d, x.device())
+                })
+                .collect();
         }
     }
-    ls.iter().map(|l| l.forward(x)).collect()
+    ls.iter().map(|l| l.mm.forward(x)).collect()
+}
+
+/// Whether a prompt (several tokens at once) is multiplied on the compact
+/// blocks too. candle repacks Q4_K into tiles that make prompts about twice as
+/// fast, worth their memory; for the Q6_K matrices (a sixth of the weights)
+/// the repacked copy would cost ~240 MiB of memory for ~15% of prompt speed.
+fn prefill_on_compact(t: &QTensor) -> bool {
+    t.dtype() == candle_core::quantized::GgmlDType::Q6K
+}
+
+/// One layer's keys and values, `[1, n_kv_head, capacity, head_dim]`, of which
+/// the first `len` positions are filled.
+#[derive(Debug, Clone)]
+struct KvCache {
+    k: Tensor,
+    v: Tensor,
+    len: usize,
+}
+
+/// Positions added to the buffers when they are full.
+const KV_GROWTH: usize = 512;
+
+impl KvCache {
+    /// Append `k`, `v` (`[1, n_kv_head, seq, head_dim]`); all keys and values so far.
+    fn append(cache: &mut Option<KvCache>, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let seq = k.dim(2)?;
+        let len = cache.as_ref().map_or(0, |c| c.len);
+        let cap = cache.as_ref().map_or(0, |c| c.k.dim(2).unwrap_or(0));
+        if len + seq > cap {
+            let (b, h, _, d) = k.dims4()?;
+            let new_cap = (len + seq).next_multiple_of(KV_GROWTH);
+            let nk = Tensor::zeros((b, h, new_cap, d), k.dtype(), k.device())?;
+            let nv = Tensor::zeros((b, h, new_cap, d), v.dtype(), v.device())?;
+            if let Some(c) = cache.as_ref().filter(|c| c.len > 0) {
+                nk.slice_set(&c.k.narrow(2, 0, c.len)?.contiguous()?, 2, 0)?;
+                nv.slice_set(&c.v.narrow(2, 0, c.len)?.contiguous()?, 2, 0)?;
+            }
+            *cache = Some(KvCache { k: nk, v: nv, len });
+        }
+        let c = cache
+            .as_mut()
+            .ok_or_else(|| candle_core::Error::Msg("kv cache missing".into()))?;
+        c.k.slice_set(&k.contiguous()?, 2, c.len)?;
+        c.v.slice_set(&v.contiguous()?, 2, c.len)?;
+        c.len += seq;
+        Ok((c.k.narrow(2, 0, c.len)?, c.v.narrow(2, 0, c.len)?))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -100,7 +163,7 @@ struct Layer {
     w_down: QLinear,
     w_up: QLinear,
     ffn_norm: RmsNorm,
-    kv: Option<(Tensor, Tensor)>,
+    kv: Option<KvCache>,
 }
 
 /// The Qwen2 model with its KV cache.
@@ -110,7 +173,7 @@ pub struct Qwen2 {
     embd: Arc<QTensor>,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: QLinear,
     cos: Tensor,
     sin: Tensor,
     neg_inf: Tensor,
@@ -129,8 +192,11 @@ impl Qwen2 {
         let embd = Arc::new(ct.tensor(r, "token_embd.weight", device)?);
         let norm = RmsNorm::from_qtensor(ct.tensor(r, "output_norm.weight", device)?, cfg.rms_eps)?;
         let output = match ct.tensor(r, "output.weight", device) {
-            Ok(t) => QMatMul::from_qtensor(t)?,
-            Err(_) => QMatMul::from_arc(embd.clone())?,
+            Ok(t) => QLinear::new(t)?,
+            Err(_) => QLinear {
+                mm: QMatMul::from_arc(embd.clone())?,
+                t: embd.clone(),
+            },
         };
         // RoPE tables, only as long as we may need.
         let ctx = cfg.context_length.min(32768);
@@ -179,6 +245,38 @@ impl Qwen2 {
         })
     }
 
+    /// Stream every weight matrix once through the one-token mat-vec, as a
+    /// decode step does (without attention and the small element-wise ops),
+    /// `reps` times. Returns the bytes read per pass and the seconds per pass:
+    /// their ratio is the memory bandwidth the kernels reach, and its inverse
+    /// the ceiling on generation tokens/s.
+    pub fn probe_matvec(&self, reps: usize) -> Result<(usize, f64)> {
+        let dev = self.neg_inf.device();
+        let x = Tensor::ones((1, 1, self.cfg.n_embd), DType::F32, dev)?;
+        let ffn = self
+            .layers
+            .first()
+            .map_or(0, |l| l.w_gate.t.shape().dims()[0]);
+        let xf = Tensor::ones((1, 1, ffn), DType::F32, dev)?;
+        let mut bytes = self.output.t.storage_size_in_bytes();
+        for l in &self.layers {
+            for w in [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down] {
+                bytes += w.t.storage_size_in_bytes();
+            }
+        }
+        let t0 = std::time::Instant::now();
+        for _ in 0..reps.max(1) {
+            for l in &self.layers {
+                multi_forward(&[&l.wq, &l.wk, &l.wv], &x)?;
+                l.wo.forward(&x)?;
+                multi_forward(&[&l.w_gate, &l.w_up], &x)?;
+                l.w_down.forward(&xf)?;
+            }
+            self.output.forward(&x)?;
+        }
+        Ok((bytes, t0.elapsed().as_secs_f64() / reps.max(1) as f64))
+    }
+
     /// Longest sequence the RoPE tables cover.
     pub fn max_positions(&self) -> usize {
         self.cos.dim(0).unwrap_or(0)
@@ -190,10 +288,8 @@ impl Qwen2 {
             return Ok(());
         }
         for l in self.layers.iter_mut() {
-            if len == 0 {
-                l.kv = None;
-            } else if let Some((k, v)) = &l.kv {
-                l.kv = Some((k.narrow(2, 0, len)?, v.narrow(2, 0, len)?));
+            if let Some(c) = l.kv.as_mut() {
+                c.len = c.len.min(len);
             }
         }
         self.cached = len;
@@ -217,11 +313,13 @@ impl Qwen2 {
         let device = self.neg_inf.device().clone();
         let ids = Tensor::new(tokens, &device)?;
         let mut x = self.embd.embedding(&ids)?.unsqueeze(0)?;
+        // Additive causal mask `[seq, pos + seq]`: 0 where visible, -inf after.
         let mask = if seq_len == 1 {
             None
         } else {
             let m = candle_transformers::utils::build_causal_mask(seq_len, pos, &device)?;
-            Some(m)
+            let zeros = Tensor::zeros(m.shape(), DType::F32, &device)?;
+            Some(m.where_cond(&self.neg_inf.broadcast_as(m.shape())?, &zeros)?)
         };
         let cos = self.cos.narrow(0, pos, seq_len)?;
         let sin = self.sin.narrow(0, pos, seq_len)?;
@@ -247,24 +345,27 @@ impl Qwen2 {
                 .contiguous()?;
             let q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
             let k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
-            let (k, v) = match &l.kv {
-                Some((kc, vc)) => (Tensor::cat(&[kc, &k], 2)?, Tensor::cat(&[vc, &v], 2)?),
-                None => (k, v),
-            };
-            l.kv = Some((k.clone(), v.clone()));
-            let k = repeat_kv(k, nh / nkv)?.contiguous()?;
-            let v = repeat_kv(v, nh / nkv)?.contiguous()?;
+            let (k, v) = KvCache::append(&mut l.kv, &k, &v)?;
+            // Grouped-query attention: the n_rep query heads that share a
+            // key/value head are stacked as rows against that one head.
+            let n_rep = nh / nkv;
+            let q = q.reshape((1, nkv, n_rep * seq_len, hd))?;
             let att = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
             let att = match &mask {
                 None => att,
                 Some(m) => {
-                    let m = m.broadcast_as(att.shape())?;
-                    m.where_cond(&self.neg_inf.broadcast_as(att.shape().dims())?, &att)?
+                    let l_all = att.dim(D::Minus1)?;
+                    att.reshape((1, nkv, n_rep, seq_len, l_all))?
+                        .broadcast_add(m)?
+                        .reshape((1, nkv, n_rep * seq_len, l_all))?
                 }
             };
             let att = candle_nn::ops::softmax_last_dim(&att)?;
             let y = att.matmul(&v)?;
-            let y = y.transpose(1, 2)?.reshape((1, seq_len, nh * hd))?;
+            let y =
+                y.reshape((1, nh, seq_len, hd))?
+                    .transpose(1, 2)?
+                    .reshape((1, seq_len, nh * hd))?;
             let y = l.wo.forward(&y)?;
             let x1 = (y + residual)?;
             let h = l.ffn_norm.forward(&x1)?;

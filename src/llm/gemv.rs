@@ -1,0 +1,242 @@
+//! Products of activations with weight matrices, computed straight on the
+//! GGUF's compact quantized blocks.
+//!
+//! Why not `QMatMul::forward`: on x86 with AVX-512 VNNI, candle 0.11 repacks
+//! every Q4_K matrix into wider tiles (f32 scales: about 6 bits per weight
+//! instead of 4.5) and keeps that copy beside the original. Generation is
+//! bound by memory bandwidth, so reading a third more bytes per token costs a
+//! third of the speed, and the copy adds hundreds of MiB of resident memory.
+//! Here each row is dotted with candle's own SIMD kernels (ports of ggml's),
+//! `x` is quantized once for all matrices of a fused call (q/k/v, gate/up),
+//! and all rows of all matrices share one parallel region on candle's
+//! persistent thread pool. Unsupported types return `None` and the caller
+//! falls back to candle.
+
+use std::borrow::Cow;
+
+use candle_core::quantized::k_quants::{
+    BlockQ4K, BlockQ5K, BlockQ6K, BlockQ8K, BlockQ8_0, GgmlType,
+};
+use candle_core::quantized::{GgmlDType, QTensor};
+
+/// One weight matrix viewed as rows of quantized blocks.
+enum Rows<'a> {
+    Q4K(&'a [BlockQ4K]),
+    Q5K(&'a [BlockQ5K]),
+    Q6K(&'a [BlockQ6K]),
+    Q8_0(&'a [BlockQ8_0]),
+}
+
+/// Reinterpret candle's CPU storage bytes as blocks of `T`.
+fn cast<T: GgmlType>(bytes: &[u8]) -> Option<&[T]> {
+    let size = std::mem::size_of::<T>();
+    if !bytes.len().is_multiple_of(size)
+        || !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
+        return None;
+    }
+    // SAFETY: candle's CPU storage of a tensor of dtype T *is* a `Vec<T>`
+    // (`QTensor::data` borrows it as bytes); the length and alignment were
+    // checked above and the blocks are plain old data (integers and f16).
+    Some(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size) })
+}
+
+fn rows(t: &QTensor) -> Option<(Rows<'_>, usize, usize)> {
+    let (n, k) = t.shape().dims2().ok()?;
+    let Ok(Cow::Borrowed(bytes)) = t.data() else {
+        return None;
+    };
+    let r = match t.dtype() {
+        GgmlDType::Q4K => Rows::Q4K(cast(bytes)?),
+        GgmlDType::Q5K => Rows::Q5K(cast(bytes)?),
+        GgmlDType::Q6K => Rows::Q6K(cast(bytes)?),
+        GgmlDType::Q8_0 => Rows::Q8_0(cast(bytes)?),
+        _ => return None,
+    };
+    let block = t.dtype().block_size();
+    if !k.is_multiple_of(block) {
+        return None;
+    }
+    Some((r, n, k))
+}
+
+/// The rows of `x` quantized for the two kinds of dot product.
+struct Lhs {
+    q8k: Vec<BlockQ8K>,
+    q8_0: Vec<BlockQ8_0>,
+}
+
+/// An `m × n` row-major output buffer shared by the workers.
+struct Dst {
+    ptr: *mut f32,
+    m: usize,
+    n: usize,
+}
+
+/// Dot products of weight rows `rows` with every row of `x`: for activation
+/// row `i`, columns `rows` of output row `i`. The weight rows stay in cache
+/// while all activation rows pass over them.
+///
+/// # Safety
+/// No other thread may touch columns `rows` of `dst` meanwhile, and `dst`
+/// must be live.
+unsafe fn dot_rows(w: &Rows, k: usize, x: &Lhs, rows: std::ops::Range<usize>, dst: &Dst) {
+    unsafe fn run<T: GgmlType>(
+        blocks: &[T],
+        k: usize,
+        y: &[T::VecDotType],
+        rows: std::ops::Range<usize>,
+        dst: &Dst,
+    ) {
+        let kb = k / T::BLCK_SIZE;
+        let row = |i: usize| &blocks[i * kb..(i + 1) * kb];
+        let (r, len) = (rows.start, rows.len());
+        for a in 0..dst.m {
+            let ya = &y[a * kb..(a + 1) * kb];
+            // SAFETY: the caller owns columns `rows` of every row of `dst`.
+            let o = unsafe { std::slice::from_raw_parts_mut(dst.ptr.add(a * dst.n + r), len) };
+            let mut i = 0;
+            while i + 4 <= len {
+                let (d0, d1, d2, d3) = T::vec_dot_4(
+                    k,
+                    row(r + i),
+                    row(r + i + 1),
+                    row(r + i + 2),
+                    row(r + i + 3),
+                    ya,
+                );
+                o[i..i + 4].copy_from_slice(&[d0, d1, d2, d3]);
+                i += 4;
+            }
+            for (j, v) in o.iter_mut().enumerate().skip(i) {
+                *v = T::vec_dot(k, row(r + j), ya);
+            }
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match w {
+            Rows::Q4K(b) => run(b, k, &x.q8k, rows, dst),
+            Rows::Q5K(b) => run(b, k, &x.q8k, rows, dst),
+            Rows::Q6K(b) => run(b, k, &x.q8k, rows, dst),
+            Rows::Q8_0(b) => run(b, k, &x.q8_0, rows, dst),
+        }
+    }
+}
+
+/// Weight rows handed to a worker at a time.
+const UNIT: usize = 16;
+
+/// `x · Wᵀ` for each `W` in `ws` (all `[n_i, k]`; `x` is `m` rows of length
+/// `k`, row-major); each result is `m × n_i`, row-major. `None` when a matrix
+/// is of a type this path does not cover.
+pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
+    let mats: Vec<(Rows, usize, usize)> = ws.iter().map(|w| rows(w)).collect::<Option<_>>()?;
+    if m == 0 || !x.len().is_multiple_of(m) {
+        return None;
+    }
+    let k = x.len() / m;
+    if mats.iter().any(|(_, _, mk)| *mk != k) {
+        return None;
+    }
+    let needs_q8k = mats.iter().any(|(r, _, _)| !matches!(r, Rows::Q8_0(_)));
+    let needs_q8_0 = mats.iter().any(|(r, _, _)| matches!(r, Rows::Q8_0(_)));
+    let mut lhs = Lhs {
+        q8k: Vec::new(),
+        q8_0: Vec::new(),
+    };
+    if needs_q8k {
+        if !k.is_multiple_of(BlockQ8K::BLCK_SIZE) {
+            return None;
+        }
+        let kb = k / BlockQ8K::BLCK_SIZE;
+        lhs.q8k = vec![BlockQ8K::zeros(); m * kb];
+        for (xr, yr) in x.chunks(k).zip(lhs.q8k.chunks_mut(kb)) {
+            BlockQ8K::from_float(xr, yr);
+        }
+    }
+    if needs_q8_0 {
+        let kb = k / BlockQ8_0::BLCK_SIZE;
+        lhs.q8_0 = vec![BlockQ8_0::zeros(); m * kb];
+        for (xr, yr) in x.chunks(k).zip(lhs.q8_0.chunks_mut(kb)) {
+            BlockQ8_0::from_float(xr, yr);
+        }
+    }
+    let mut outs: Vec<Vec<f32>> = mats.iter().map(|(_, n, _)| vec![0f32; m * n]).collect();
+    // Work units: (matrix, first weight row) in steps of UNIT rows, over all matrices.
+    let mut units: Vec<(usize, usize)> = Vec::new();
+    for (i, (_, n, _)) in mats.iter().enumerate() {
+        units.extend((0..*n).step_by(UNIT).map(|r| (i, r)));
+    }
+    let ptrs: Vec<usize> = outs.iter_mut().map(|o| o.as_mut_ptr() as usize).collect();
+    candle_core::utils::barrier_pool().execute_chunked(units.len(), |range| {
+        for &(i, r) in &units[range] {
+            let (w, n, _) = &mats[i];
+            let dst = Dst {
+                ptr: ptrs[i] as *mut f32,
+                m,
+                n: *n,
+            };
+            // SAFETY: each unit owns columns [r, r + UNIT) of output `i`, which no
+            // other unit touches, and `outs` outlives the parallel region.
+            unsafe { dot_rows(w, k, &lhs, r..(r + UNIT).min(*n), &dst) };
+        }
+    });
+    Some(outs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+
+    /// The compact-block path agrees with candle's own matmul.
+    #[test]
+    fn matches_candle_matmul() {
+        let dev = Device::Cpu;
+        let (n, k) = (40, 512);
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0)
+            .collect();
+        let x: Vec<f32> = (0..k)
+            .map(|i| ((i * 31 % 97) as f32 / 48.0) - 1.0)
+            .collect();
+        let wt = Tensor::from_vec(w, (n, k), &dev).expect("w");
+        let xt = Tensor::from_vec(x.clone(), (1, k), &dev).expect("x");
+        for dt in [
+            GgmlDType::Q4K,
+            GgmlDType::Q5K,
+            GgmlDType::Q6K,
+            GgmlDType::Q8_0,
+        ] {
+            let q = std::sync::Arc::new(QTensor::quantize(&wt, dt).expect("quantize"));
+            let want: Vec<f32> = candle_core::quantized::QMatMul::from_arc(q.clone())
+                .and_then(|mm| candle_core::Module::forward(&mm, &xt))
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1())
+                .expect("candle matmul");
+            let got = matmul(&[&*q, &*q], &x, 1).expect("supported type");
+            assert_eq!(got.len(), 2);
+            for (g, w) in got[1].iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-3 * w.abs().max(1.0),
+                    "{dt:?}: {g} vs {w}"
+                );
+            }
+            // Three rows at once give each row's own product.
+            let x3: Vec<f32> = x.iter().chain(&x).chain(&x).copied().collect();
+            let got3 = matmul(&[&*q], &x3, 3).expect("supported type");
+            for row in got3[0].chunks(n) {
+                assert_eq!(row, &got[0][..]);
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_types_decline() {
+        let dev = Device::Cpu;
+        let wt = Tensor::ones((8, 64), candle_core::DType::F32, &dev).expect("w");
+        let q = QTensor::quantize(&wt, GgmlDType::F32).expect("f32 tensor");
+        assert!(matmul(&[&q], &[1.0; 64], 1).is_none());
+    }
+}
