@@ -504,6 +504,7 @@ fn score_tsv(file: &str) -> TsvScore {
         .unwrap_or_else(|e| panic!("{file}: {e}"));
     let (mut n, mut ok, mut reason_total, mut reason_ok) = (0usize, 0usize, 0usize, 0usize);
     let (mut gold_r, mut pred_r) = (Vec::new(), Vec::new());
+    let mut slowest = std::time::Duration::ZERO;
     for line in text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -515,7 +516,9 @@ fn score_tsv(file: &str) -> TsvScore {
             .split(',')
             .filter_map(ReviewReason::from_id)
             .collect();
+        let started = std::time::Instant::now();
         let tr = t(parts[2]);
+        slowest = slowest.max(started.elapsed());
         n += 1;
         gold_r.push(!reasons.is_empty());
         pred_r.push(tr.needs_review);
@@ -547,6 +550,11 @@ fn score_tsv(file: &str) -> TsvScore {
         }
     }
     let (review_precision, review_recall) = precision_recall(&gold_r, &pred_r);
+    println!("{file}: slowest triage {slowest:?}");
+    assert!(
+        slowest < std::time::Duration::from_millis(50),
+        "{file}: triage took {slowest:?}"
+    );
     let s = TsvScore {
         n,
         accuracy: ok as f64 / n.max(1) as f64,
@@ -561,31 +569,37 @@ fn score_tsv(file: &str) -> TsvScore {
     s
 }
 
-/// Cases written for this module (not from the dev set): how well the rules
-/// carry over to phrasing they were not tuned on. Prints every miss; fails
-/// below the same bar as the dev set.
-#[test]
-fn own_cases_generalise() {
-    let s = score_tsv("triage_own_cases.tsv");
-    assert!(s.accuracy >= 0.70, "own-case accuracy {:.3}", s.accuracy);
+/// Fail when a hand-written batch scores below the bar: 0.70 primary
+/// accuracy, 0.80 review-reason recall.
+fn assert_generalises(file: &str) {
+    let s = score_tsv(file);
+    assert!(s.accuracy >= 0.70, "{file}: accuracy {:.3}", s.accuracy);
     assert!(
         s.reason_recall >= 0.80,
-        "own-case reason recall {:.3}",
+        "{file}: reason recall {:.3}",
         s.reason_recall
     );
 }
 
+/// Cases written for this module (not from the dev set): how well the rules
+/// carry over to phrasing they were not tuned on. Prints every miss.
+#[test]
+fn own_cases_generalise() {
+    assert_generalises("triage_own_cases.tsv");
+}
+
 /// A batch written after the own cases and scored once before any rule was
-/// changed for it (see the file header for the numbers then).
+/// changed for it (the file header has the numbers then).
 #[test]
 fn heldout_cases_generalise() {
-    let s = score_tsv("triage_heldout.tsv");
-    assert!(s.accuracy >= 0.70, "held-out accuracy {:.3}", s.accuracy);
-    assert!(
-        s.reason_recall >= 0.80,
-        "held-out reason recall {:.3}",
-        s.reason_recall
-    );
+    assert_generalises("triage_heldout.tsv");
+}
+
+/// A second fresh batch, written after the rules were tuned on the first and
+/// scored once before tuning on it (the file header has the numbers then).
+#[test]
+fn heldout2_cases_generalise() {
+    assert_generalises("triage_heldout2.tsv");
 }
 
 /// `LAWBRAIN_TRIAGE_Q="..." cargo test --test triage explain -- --ignored --nocapture`

@@ -2,7 +2,8 @@
 //! the person may qualify for legal aid, and flag answers a person must review.
 //!
 //! Owns: the service and review-reason ids, the rules and their reasons, the
-//! Legal Aid Law eligibility hints, and the referral directory (TOML).
+//! fall-back topic classes (`domains.toml`, staff-editable), the Legal Aid Law
+//! eligibility hints, and the referral directory (TOML).
 //! Deterministic and fast; works with or without the LLM.
 
 use serde::{Deserialize, Serialize};
