@@ -179,3 +179,39 @@ fn hf_cache_resolves_offline() {
             .expect_err("not cached");
     assert!(err.to_string().contains("HF_HUB_OFFLINE"), "{err}");
 }
+
+/// The small profile is mostly Q5_0, which candle has no SIMD kernel for on
+/// x86; it is re-encoded to Q8_0 once and cached. The re-encoded file has no
+/// Q5 tensors left and gives the same greedy text as the original.
+#[test]
+fn small_profile_reencode_keeps_greedy_output() {
+    use candle_core::quantized::{gguf_file, GgmlDType};
+    let src = common::small_model();
+    let fast = lawbrain::llm::fast_variant(&src).expect("re-encode");
+    assert_ne!(fast, src, "a Q5_0 model gets a re-encoded variant");
+    let mut f = std::fs::File::open(&fast).expect("open re-encoded");
+    let ct = gguf_file::Content::read(&mut f).expect("read re-encoded GGUF");
+    assert!(ct
+        .tensor_infos
+        .values()
+        .all(|t| !matches!(t.ggml_dtype, GgmlDType::Q5_0 | GgmlDType::Q5_1)));
+    let load = |keep_quantization| {
+        CandleEngine::load(
+            &src,
+            &EngineOptions {
+                keep_quantization,
+                ..EngineOptions::default()
+            },
+        )
+        .expect("load small model")
+    };
+    let q = msgs("劳动合同应当包括哪些内容？");
+    let original = load(true)
+        .generate(&q, &greedy(12), &mut |_| true)
+        .expect("generate on Q5_0");
+    let reencoded = load(false)
+        .generate(&q, &greedy(12), &mut |_| true)
+        .expect("generate on Q8_0");
+    assert!(!original.text.trim().is_empty());
+    assert_eq!(original.text, reencoded.text);
+}

@@ -51,10 +51,17 @@ pub fn consult_options(m: &ModelArgs) -> ConsultOptions {
 
 /// Load the engine the flags select.
 pub fn load_engine(m: &ModelArgs, cache: &Path) -> anyhow::Result<CandleEngine> {
+    if let Some(n) = m.threads.filter(|n| *n > 0) {
+        // candle sizes its kernel thread pool from this on first use.
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+    }
     let engine = CandleEngine::from_source(
         &model_source(m),
         cache,
-        &EngineOptions { threads: m.threads },
+        &EngineOptions {
+            threads: m.threads,
+            ..EngineOptions::default()
+        },
     )?;
     Ok(engine)
 }

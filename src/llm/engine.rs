@@ -26,6 +26,8 @@ const LOOP_SPAN: usize = 24;
 pub struct EngineOptions {
     /// CPU threads (default: all cores).
     pub threads: Option<usize>,
+    /// Load the file's tensors as they are, without the Q5 -> Q8_0 re-encode.
+    pub keep_quantization: bool,
 }
 
 struct State {
@@ -48,14 +50,20 @@ impl CandleEngine {
     /// [`super::files::fast_variant`]).
     pub fn load(path: &Path, opts: &EngineOptions) -> Result<Self> {
         let t0 = Instant::now();
-        let path = super::files::fast_variant(path)?;
+        let path = if opts.keep_quantization {
+            path.to_path_buf()
+        } else {
+            super::files::fast_variant(path)?
+        };
         let mut f = File::open(&path).ctx(|| format!("opening model {}", path.display()))?;
         let ct = gguf_file::Content::read(&mut f)
             .map_err(|e| Error::Model(format!("reading GGUF {}: {e}", path.display())))?;
         let tokens = Arc::new(Tokens::from_gguf(&ct)?);
         if let Some(n) = opts.threads.filter(|n| *n > 0) {
-            // candle runs its kernels on rayon's global pool; it can be sized
-            // once per process, before first use.
+            // The quantized kernels run on candle's own pool, sized from
+            // CANDLE_NUM_THREADS on first use (the binary sets it); the
+            // element-wise and f32 matmul ops on rayon's global pool, which
+            // can be sized once per process, before first use.
             if let Err(e) = rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build_global()

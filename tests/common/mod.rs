@@ -48,9 +48,20 @@ pub fn laws_db() -> PathBuf {
 
 /// The verified default model GGUF, fetched if missing.
 pub fn default_model() -> PathBuf {
+    model("default")
+}
+
+/// The small profile's GGUF (Qwen2.5-Coder-0.5B, mostly Q5_0), fetched if missing.
+#[allow(dead_code)]
+pub fn small_model() -> PathBuf {
+    model("small")
+}
+
+fn model(profile: &str) -> PathBuf {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let a = assets::model_asset("default").expect("default model in manifest");
-    assets::ensure(&a, &cache(), false, &mut NoProgress).expect("fetching the default model")
+    let a = assets::model_asset(profile).expect("model profile in manifest");
+    assets::ensure(&a, &cache(), false, &mut NoProgress)
+        .unwrap_or_else(|e| panic!("fetching the {profile} model: {e}"))
 }
 
 /// The national corpus as of [`AS_OF`] (no local regulations).
