@@ -23,6 +23,10 @@ pub struct Domain {
     /// Words that stop the domain.
     #[serde(default)]
     pub unless: Vec<String>,
+    /// Also needs one of the table's `dispute` words (the other side refuses,
+    /// denies or delays): a story of a conflict, not a question about a rule.
+    #[serde(default)]
+    pub needs_dispute: bool,
 }
 
 /// The whole table.
@@ -30,6 +34,9 @@ pub struct Domain {
 pub struct Domains {
     /// Domains vote only when no specific service scored this much.
     pub fallback_below: f32,
+    /// Words that tell of a conflict with the other side.
+    #[serde(default)]
+    pub dispute: Vec<String>,
     #[serde(rename = "domain", default)]
     pub domains: Vec<Domain>,
 }
@@ -63,6 +70,7 @@ impl Domains {
                 tracing::warn!("built-in triage domains unreadable: {e}");
                 Domains {
                     fallback_below: 0.0,
+                    dispute: Vec::new(),
                     domains: Vec::new(),
                 }
             })
@@ -76,9 +84,12 @@ impl Domains {
             .iter()
             .filter(|d| !d.unless.iter().any(|u| norm.contains(u.as_str())))
             .filter_map(|d| {
+                let dispute: &[String] = if d.needs_dispute { &self.dispute } else { &[] };
                 let words: Option<Vec<&str>> = d
                     .all
                     .iter()
+                    .map(Vec::as_slice)
+                    .chain(d.needs_dispute.then_some(dispute))
                     .map(|g| g.iter().map(String::as_str).find(|w| norm.contains(w)))
                     .collect();
                 words.map(|w| (d, w))
@@ -116,6 +127,22 @@ unless = ["公司"]
         assert_eq!(d.matches("邻居把树砍了").len(), 1);
         assert!(d.matches("邻居吵架").is_empty());
         assert!(d.matches("公司邻居把树砍了").is_empty());
+        let d = Domains::parse(
+            r#"
+fallback_below = 3.0
+dispute = ["不承认"]
+[[domain]]
+name = "x"
+service = "mediation"
+weight = 2.5
+why = "w"
+all = [["邻居"]]
+needs_dispute = true
+"#,
+        )
+        .expect("parses");
+        assert!(d.matches("邻居是谁").is_empty());
+        assert_eq!(d.matches("邻居不承认")[0].1, vec!["邻居", "不承认"]);
         assert!(Domains::parse("fallback_below = 1.0\n[[domain]]\nname='a'\nservice='nope'\nweight=1.0\nwhy=''\nall=[['a']]").is_err());
     }
 }
