@@ -609,6 +609,12 @@ fn heldout3_cases_generalise() {
     assert_generalises("triage_heldout3.tsv");
 }
 
+/// A fourth fresh batch, written after tuning on the first three.
+#[test]
+fn heldout4_cases_generalise() {
+    assert_generalises("triage_heldout4.tsv");
+}
+
 /// `LAWBRAIN_TRIAGE_Q="..." cargo test --test triage explain -- --ignored --nocapture`
 /// prints the triage of one question with its reasons (for studying misses).
 #[test]

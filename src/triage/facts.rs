@@ -225,6 +225,9 @@ const INJECTION: &[&str] = &[
     "授权你",
     "从现在起你",
     "你就是我的私人",
+    "没有规则的",
+    "没有限制的",
+    "不受约束",
 ];
 
 const NON_LEGAL_TASK: &[&str] = &[
@@ -274,6 +277,9 @@ const NON_LEGAL_TASK: &[&str] = &[
     "取名字",
     "想几个名字",
     "公司名字",
+    "演讲稿",
+    "作文",
+    "发言稿",
 ];
 
 const FOREIGN: &[&str] = &[
@@ -425,6 +431,10 @@ const DANGER_NOW: &[&str] = &[
     "人贩子",
     "拉上车",
     "抢走了孩子",
+    "敲门也不应",
+    "敲门没人应",
+    "有股味道",
+    "好几天没出门",
 ];
 
 /// The present moment.
@@ -443,6 +453,15 @@ const VIOLENCE_NOW: &[&str] = &[
     "动手打",
     "放火",
     "堵在门口",
+    "砸我",
+    "砸她",
+    "砸他",
+    "打我妈",
+    "打我爸",
+    "打她",
+    "拿凳子",
+    "拿棍子",
+    "拿砖",
 ];
 
 const SUICIDE: &[&str] = &[
@@ -1240,6 +1259,10 @@ const ADMIN_PENALTY: &[&str] = &[
     "查封",
     "行政拘留",
     "强拆",
+    "扣分",
+    "记分",
+    "扣了十二分",
+    "扣了12分",
 ];
 
 const RECONSIDERATION: &[&str] = &["复议", "行政复议"];
@@ -1378,6 +1401,10 @@ const OFFICIAL_MISCONDUCT: &[&str] = &[
     "吃拿卡要",
     "送礼",
     "才给办",
+    "明天再来",
+    "来了三天",
+    "来了好几次",
+    "好几天了",
 ];
 
 const LOAN: &[&str] = &[
@@ -1683,6 +1710,9 @@ const MEDICAL: &[&str] = &[
     "接生",
     "生孩子",
     "分娩",
+    "整形",
+    "美容医院",
+    "医美",
 ];
 
 const MEDICAL_HARM: &[&str] = &[
@@ -1716,6 +1746,10 @@ const MEDICAL_HARM: &[&str] = &[
     "脑瘫",
     "出了问题",
     "残疾",
+    "做完",
+    "结果",
+    "做坏了",
+    "毁容",
 ];
 
 const APPRAISAL: &[&str] = &[
@@ -1744,6 +1778,10 @@ const APPRAISAL: &[&str] = &[
     "代签的",
     "验伤",
     "贬值",
+    "老糊涂",
+    "糊涂了",
+    "神志不清",
+    "行为能力",
 ];
 
 const PATERNITY: &[&str] = &[
@@ -2088,6 +2126,8 @@ pub fn read(question: &str, year: i32) -> Facts {
                 "多写一个零",
                 "做手脚",
                 "做假",
+                "不被发现",
+                "神不知鬼不觉",
             ],
         )
     } else {
@@ -2199,7 +2239,7 @@ pub fn read(question: &str, year: i32) -> Facts {
 
     // Who.
     f.child = has(&t, CHILD);
-    f.minor_age = if f.child.is_some() || t.any(&["今年", "才"]) {
+    f.minor_age = if f.child.is_some() || t.any(&["今年", "才", "我"]) {
         signals::ages(&t).into_iter().filter(|a| *a < 18).min()
     } else {
         None
@@ -2281,6 +2321,12 @@ pub fn read(question: &str, year: i32) -> Facts {
         && !t.norm.contains('了')
         && !t.any(&["我", "咱", "他", "她", "我们"])
         && t.norm.chars().count() <= 30;
+    // A short impersonal yes/no question ("试用期内被辞退有补偿吗").
+    f.rule_question = f.rule_question
+        || (f.action_q.is_none()
+            && !t.any(&["我", "咱", "他", "她"])
+            && t.norm.chars().count() <= 20
+            && t.norm.trim_end_matches(['？', '?', '。']).ends_with('吗'));
 
     // Labour and land.
     let private_job = t.any(&[
@@ -2291,6 +2337,9 @@ pub fn read(question: &str, year: i32) -> Facts {
         "雇我",
         "雇他",
         "雇的",
+        "帮朋友",
+        "帮一个朋友",
+        "给朋友",
     ]);
     // Buying something is not working there ("买的手机……店员说").
     let private_job = private_job

@@ -337,9 +337,12 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     // Labour.
     let labor_case = f.labor_ctx.is_some() && f.consumer.is_none() && f.land_contract.is_none();
     // Migrant workers as a group behave like a contractor's crew.
-    let crew = f.contractor.or(f
-        .migrant
-        .filter(|_| f.group.is_some() || f.legal_text.contains("我们")));
+    let crew = f.contractor.or(f.migrant.filter(|_| {
+        f.group.is_some()
+            || ["我们", "他们", "工地"]
+                .iter()
+                .any(|w| f.legal_text.contains(w))
+    }));
     if let (Some(w), Some(c)) = (f.wage_arrears, crew) {
         s.add(
             Administrative,
@@ -949,7 +952,12 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         s.add(Consultation, 1.0, format!("{}：询问法律规定", q(w)));
     }
 
-    if let Some(w) = DEFENDANT.iter().find(|w| f.legal_text.contains(*w)) {
+    if let Some(w) = DEFENDANT
+        .iter()
+        .copied()
+        .find(|w| f.legal_text.contains(w))
+        .or_else(|| passive_sued(&f.legal_text))
+    {
         if f.detained.is_none() {
             s.add(
                 Lawyer,
@@ -977,6 +985,15 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         }
     }
     s
+}
+
+/// "我开的小公司被一个大客户起诉了": the asker's side is sued.
+fn passive_sued(text: &str) -> Option<&'static str> {
+    text.match_indices('被').find_map(|(i, _)| {
+        let after: String = text[i..].chars().take(12).collect();
+        let clause = after.split(['，', '。', ',']).next().unwrap_or_default();
+        (clause.contains("起诉") || clause.contains("告了")).then_some("被……起诉")
+    })
 }
 
 /// The fall-back layer: when no service but consultation scored
