@@ -232,6 +232,7 @@ pub fn bench(
 ) -> anyhow::Result<()> {
     let paths = super::paths(&data);
     let hits = bench_hits(&data)?;
+    let rss_before = lawbrain::bench::rss_mib();
     let t0 = Instant::now();
     let engine = load_engine(&model, &paths.cache)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
@@ -257,8 +258,8 @@ pub fn bench(
             .map_or("all cores".to_string(), |t| t.to_string())
     );
     println!("load: {load_ms:.0} ms");
-    if let Some(rss) = lawbrain::bench::rss_mib() {
-        println!("RSS after load: {rss:.0} MiB");
+    if let (Some(before), Some(after)) = (rss_before, lawbrain::bench::rss_mib()) {
+        println!("RSS before load: {before:.0} MiB, after: {after:.0} MiB");
     }
     println!(
         "prompt: {} articles, written to {}",

@@ -17,7 +17,7 @@ use super::{Backend, ChatMessage, GenParams, GenStats, Generation, StopReason};
 use crate::error::{Error, IoContext, Result};
 
 /// Prompt tokens fed to the model per forward call.
-const PROMPT_CHUNK: usize = 512;
+const PROMPT_CHUNK: usize = 128;
 /// A verbatim repeat must cover this many tokens to count as a loop.
 const LOOP_SPAN: usize = 24;
 

@@ -15,6 +15,11 @@ use candle_core::quantized::{gguf_file, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_transformers::quantized_nn::RmsNorm;
 
+/// Positions the RoPE tables cover: far beyond a consultation's prompt and
+/// answer (about 1,000 tokens), and a fraction of the memory of the model's
+/// full 32K context.
+const MAX_POSITIONS: usize = 8192;
+
 /// Model hyper-parameters read from the GGUF metadata.
 #[derive(Debug, Clone)]
 pub struct Qwen2Config {
@@ -199,7 +204,7 @@ impl Qwen2 {
             },
         };
         // RoPE tables, only as long as we may need.
-        let ctx = cfg.context_length.min(32768);
+        let ctx = cfg.context_length.min(MAX_POSITIONS);
         let theta: Vec<f32> = (0..head_dim)
             .step_by(2)
             .map(|i| 1f32 / cfg.rope_base.powf(i as f32 / head_dim as f32))
