@@ -142,6 +142,10 @@ pub struct ModelArgs {
     /// CPU threads for generation (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Use ~230 MiB less memory for ~30% slower prompt processing (the
+    /// model's Q6_K matrices are not repacked for prompts).
+    #[arg(long, env = "LAWBRAIN_LOW_MEMORY")]
+    pub low_memory: bool,
     /// Seconds before generation stops and the fallback answer is used.
     #[arg(long, default_value_t = 120)]
     pub deadline_secs: u64,

@@ -60,6 +60,11 @@ pub fn load_engine(m: &ModelArgs, cache: &Path) -> anyhow::Result<CandleEngine> 
         cache,
         &EngineOptions {
             threads: m.threads,
+            memory: if m.low_memory {
+                lawbrain::llm::Memory::Low
+            } else {
+                lawbrain::llm::Memory::Fast
+            },
             ..EngineOptions::default()
         },
     )?;

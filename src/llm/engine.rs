@@ -9,7 +9,7 @@ use std::time::Instant;
 use candle_core::quantized::gguf_file;
 use candle_core::Device;
 
-use super::qwen2::Qwen2;
+use super::qwen2::{Memory, Qwen2};
 use super::sampling::{loop_tail, Sampler};
 use super::template::chatml;
 use super::tokens::{Tokens, Utf8Stream};
@@ -28,6 +28,8 @@ pub struct EngineOptions {
     pub threads: Option<usize>,
     /// Load the file's tensors as they are, without the Q5 -> Q8_0 re-encode.
     pub keep_quantization: bool,
+    /// Prompt speed vs resident memory.
+    pub memory: Memory,
 }
 
 struct State {
@@ -71,7 +73,7 @@ impl CandleEngine {
                 tracing::warn!(threads = n, error = %e, "thread count not applied (pool already running)");
             }
         }
-        let model = Qwen2::from_gguf(&ct, &mut f, &Device::Cpu)?;
+        let model = Qwen2::from_gguf(&ct, &mut f, &Device::Cpu, opts.memory)?;
         let stem = path
             .file_name()
             .and_then(|s| s.to_str())

@@ -18,6 +18,7 @@ mod tokens;
 
 pub use engine::{CandleEngine, EngineOptions};
 pub use files::{fast_variant, resolve, ModelSource};
+pub use qwen2::Memory;
 pub use sampling::loop_tail;
 pub use tokens::{Tokens, Utf8Stream};
 
