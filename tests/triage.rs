@@ -633,3 +633,232 @@ fn explain() {
         }
     }
 }
+
+// ---- the learned voter (src/triage/learned.rs) ----
+
+/// The hand-written batches, each with the rules' scores recorded by running
+/// the commit that first scored it, before any rule was tuned on it
+/// (`tests/data/triage_lobo_rules_*.tsv`: primary, the ten service scores in
+/// `Service::ALL` order, question). Own cases: rules from before they were
+/// written.
+const BATCHES: [(&str, &str); 5] = [
+    ("triage_own_cases.tsv", "triage_lobo_rules_own_cases.tsv"),
+    ("triage_heldout.tsv", "triage_lobo_rules_heldout.tsv"),
+    ("triage_heldout2.tsv", "triage_lobo_rules_heldout2.tsv"),
+    ("triage_heldout3.tsv", "triage_lobo_rules_heldout3.tsv"),
+    ("triage_heldout4.tsv", "triage_lobo_rules_heldout4.tsv"),
+];
+
+fn data_file(file: &str) -> String {
+    std::fs::read_to_string(common::repo().join("tests/data").join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// Untuned rules per question: (primary, top score).
+fn untuned_rules(file: &str) -> std::collections::HashMap<String, (Service, f32)> {
+    data_file(file)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let p: Vec<&str> = l.splitn(3, '\t').collect();
+            assert_eq!(p.len(), 3, "{file}: {l}");
+            let top = p[1]
+                .split(',')
+                .filter_map(|v| v.parse::<f32>().ok())
+                .fold(f32::MIN, f32::max);
+            (
+                p[2].to_string(),
+                (Service::from_id(p[0]).expect("service"), top),
+            )
+        })
+        .collect()
+}
+
+/// Rules alone as triage ranks them now: (primary, top score).
+fn current_rules(q: &str, hits: &[Hit]) -> (Service, f32) {
+    let s = triage::rules::score(&triage::facts::read(q, YEAR), hits);
+    s.ranked()
+        .first()
+        .copied()
+        .unwrap_or((Service::Consultation, 0.0))
+}
+
+/// The combination: the vote decides where the rules are weak.
+fn combine(
+    rules: (Service, f32),
+    vote: &triage::learned::Vote,
+    weak_below: f32,
+    min_p: f64,
+) -> Service {
+    if rules.1 < weak_below && vote.prob >= min_p {
+        vote.service
+    } else {
+        rules.0
+    }
+}
+
+/// Leave-one-batch-out: train on four batches, score the fifth; rules as they
+/// were before tuning on it (fair), rules now (tuned on it: optimistic), the
+/// classifier alone, and both combinations.
+/// `cargo test --test triage learned_voter_leave_one_batch_out -- --nocapture`
+#[test]
+fn learned_voter_leave_one_batch_out() {
+    use triage::learned::{self, Model, Params, MIN_PROB, RULES_WEAK_BELOW};
+    let rows: Vec<Vec<(Service, String)>> = BATCHES
+        .iter()
+        .map(|(f, _)| learned::parse_tsv(&data_file(f)))
+        .collect();
+    // Grid: (weak_below, min_p) -> correct over the fresh batches.
+    let grid_t = [2.0f32, 2.5, 3.0, 3.6, 4.5, 100.0];
+    let grid_p = [0.0f64, 0.4, 0.5, 0.6, 0.7, 0.8];
+    let mut grid = vec![0usize; grid_t.len() * grid_p.len()];
+    let mut fresh_n = 0usize;
+    println!(
+        "{:<22} {:>4} {:>8} {:>8} {:>8} {:>9} {:>9} {:>6}",
+        "held-out batch", "n", "untuned", "tuned", "nb", "untuned+nb", "tuned+nb", "taken"
+    );
+    let mut totals = [0usize; 6];
+    for (b, (file, dump)) in BATCHES.iter().enumerate() {
+        let train: Vec<(Service, String)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != b)
+            .flat_map(|(_, r)| r.iter().cloned())
+            .collect();
+        let model = Model::train(&train, Params::default());
+        let old = untuned_rules(dump);
+        let mut ok = [0usize; 5];
+        let mut taken = 0usize;
+        for (gold, q) in &rows[b] {
+            let u = *old.get(q).unwrap_or_else(|| panic!("{dump} lacks {q}"));
+            let c = current_rules(q, &[]);
+            let v = model.vote(q);
+            let comb_u = combine(u, &v, RULES_WEAK_BELOW, MIN_PROB);
+            let comb_c = combine(c, &v, RULES_WEAK_BELOW, MIN_PROB);
+            taken += usize::from(comb_u != u.0);
+            for (k, p) in [u.0, c.0, v.service, comb_u, comb_c].iter().enumerate() {
+                ok[k] += usize::from(p == gold);
+            }
+            if b > 0 {
+                for (i, t) in grid_t.iter().enumerate() {
+                    for (j, p) in grid_p.iter().enumerate() {
+                        grid[i * grid_p.len() + j] += usize::from(combine(u, &v, *t, *p) == *gold);
+                    }
+                }
+            }
+        }
+        let n = rows[b].len();
+        if b > 0 {
+            fresh_n += n;
+            for k in 0..5 {
+                totals[k] += ok[k];
+            }
+            totals[5] += taken;
+        }
+        let a = |k: usize| ok[k] as f64 / n as f64;
+        println!(
+            "{file:<22} {n:>4} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} {taken:>6}",
+            a(0),
+            a(1),
+            a(2),
+            a(3),
+            a(4)
+        );
+    }
+    let a = |k: usize| totals[k] as f64 / fresh_n as f64;
+    println!(
+        "{:<22} {fresh_n:>4} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} {:>6}",
+        "fresh batches 1-4",
+        a(0),
+        a(1),
+        a(2),
+        a(3),
+        a(4),
+        totals[5]
+    );
+    println!("untuned rules + nb on fresh batches 1-4, by (rules weak below, min posterior):");
+    for (i, t) in grid_t.iter().enumerate() {
+        let row: Vec<String> = grid_p
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                format!(
+                    "p>={p:.1}:{:.3}",
+                    grid[i * grid_p.len() + j] as f64 / fresh_n as f64
+                )
+            })
+            .collect();
+        println!("  weak<{t:<5} {}", row.join(" "));
+    }
+}
+
+/// The dev set is the final held-out set for the classifier (it is never
+/// trained on it); the rules were tuned on it, so their number is optimistic.
+/// `cargo test --test triage learned_voter_on_dev -- --nocapture`
+#[test]
+fn learned_voter_on_dev() {
+    use triage::learned::{Model, MIN_PROB, RULES_WEAK_BELOW};
+    let cases = dev_cases();
+    let model = Model::builtin();
+    let dir = Directory::builtin();
+    let mut ok = [0usize; 4];
+    let mut taken = Vec::new();
+    let grid_t = [2.5f32, 3.0, 3.6, 4.5, 100.0];
+    let mut grid = [0usize; 5];
+    for c in &cases {
+        let hits = hits_for(&c.question);
+        let rules = current_rules(&c.question, &hits);
+        let v = model.vote(&c.question);
+        for (i, t) in grid_t.iter().enumerate() {
+            grid[i] += usize::from(combine(rules, &v, *t, MIN_PROB) == c.primary);
+        }
+        let comb = combine(rules, &v, RULES_WEAK_BELOW, MIN_PROB);
+        let shipped = triage::triage_in_year(&c.question, &hits, &dir, YEAR).primary_service;
+        for (k, p) in [rules.0, v.service, comb, shipped].iter().enumerate() {
+            ok[k] += usize::from(*p == c.primary);
+        }
+        if comb != rules.0 {
+            taken.push(format!(
+                "{}: rules {} -> nb {} (p {:.2}), gold {}",
+                c.id,
+                rules.0.id(),
+                v.service.id(),
+                v.prob,
+                c.primary.id()
+            ));
+        }
+    }
+    let n = cases.len() as f64;
+    println!("dev ({} cases): rules alone {:.3} (tuned on dev), classifier alone {:.3}, combined {:.3}, triage as shipped {:.3}",
+        cases.len(), ok[0] as f64 / n, ok[1] as f64 / n, ok[2] as f64 / n, ok[3] as f64 / n);
+    for (i, t) in grid_t.iter().enumerate() {
+        println!(
+            "  combined with rules weak below {t}: {:.3}",
+            grid[i] as f64 / n
+        );
+    }
+    for t in &taken {
+        println!("  taken over: {t}");
+    }
+    assert!(ok[3] as f64 / n >= 0.85, "shipped dev accuracy below 0.85");
+}
+
+/// The classifier's training file is exactly our five hand-written batches.
+#[test]
+fn learned_voter_trains_on_our_batches_only() {
+    let built_in = triage::learned::parse_tsv(triage::learned::BUILTIN_TSV);
+    let ours: Vec<(Service, String)> = BATCHES
+        .iter()
+        .flat_map(|(f, _)| triage::learned::parse_tsv(&data_file(f)))
+        .collect();
+    assert_eq!(
+        built_in, ours,
+        "rebuild corpus/triage/examples.tsv from tests/data"
+    );
+    let dev: std::collections::HashSet<String> =
+        dev_cases().into_iter().map(|c| c.question).collect();
+    assert!(
+        built_in.iter().all(|(_, q)| !dev.contains(q)),
+        "a dev question in training data"
+    );
+}

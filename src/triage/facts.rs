@@ -2059,6 +2059,13 @@ fn factual_text(raw: &str) -> String {
     out
 }
 
+/// The text the rules weigh for topics: the question without injection
+/// sentences and condition-only clauses, normalised (as [`read`] makes it).
+pub fn factual_of(question: &str) -> String {
+    let (legal_text, _) = strip_injection(question);
+    Text::new(&factual_text(&legal_text)).norm
+}
+
 /// Read the facts of `question`; `year` is the current calendar year.
 pub fn read(question: &str, year: i32) -> Facts {
     let (legal_text, injection) = strip_injection(question);

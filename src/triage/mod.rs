@@ -184,6 +184,7 @@ use crate::search::Hit;
 pub mod directory;
 pub mod domains;
 pub mod facts;
+pub mod learned;
 pub mod legal_aid;
 pub mod review;
 pub mod rules;
@@ -233,14 +234,24 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
     let review = review::reasons(&f, &legal_aid);
 
     let ranked = scores.ranked();
-    let primary_service = ranked
+    let rules_best = ranked
         .first()
-        .map(|(s, _)| *s)
-        .unwrap_or(Service::Consultation);
-    let mut services: Vec<Service> = ranked
-        .iter()
-        .filter(|(s, v)| *s == primary_service || *v >= SUGGEST_MIN)
-        .map(|(s, _)| *s)
+        .copied()
+        .unwrap_or((Service::Consultation, 0.0));
+    // Where the rules are weak, the learned voter decides.
+    let vote = (rules_best.1 < learned::RULES_WEAK_BELOW)
+        .then(|| learned::Model::builtin().vote_text(&f.factual_text))
+        .filter(|v| {
+            learned::takes_over(rules_best, v, learned::RULES_WEAK_BELOW, learned::MIN_PROB)
+        });
+    let primary_service = vote.as_ref().map_or(rules_best.0, |v| v.service);
+    let mut services: Vec<Service> = std::iter::once(primary_service)
+        .chain(
+            ranked
+                .iter()
+                .filter(|(s, v)| *s != primary_service && *v >= SUGGEST_MIN)
+                .map(|(s, _)| *s),
+        )
         .take(MAX_SERVICES)
         .collect();
     let mut push = |s: Service| {
@@ -257,7 +268,7 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
 
     // Why: the strongest reasons for the suggested services, then legal aid
     // and review explanations.
-    let mut why: Vec<String> = Vec::new();
+    let mut why: Vec<String> = vote.iter().map(learned::Vote::why).collect();
     let mut strong: Vec<&(Service, f32, String)> = scores
         .reasons
         .iter()

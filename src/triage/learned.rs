@@ -1,0 +1,342 @@
+//! The learned voter: a multinomial naive Bayes classifier over character
+//! n-grams of the question's factual text (injection and conditional clauses
+//! removed, as the rules read it), trained on our own labelled cases
+//! (`corpus/triage/examples.tsv`, built into the binary; never dev-set
+//! questions). It is trained once, lazily (a few milliseconds), and is
+//! deterministic. `triage` lets it decide only where the rules are weak (no
+//! specific rule scored; see [`RULES_WEAK_BELOW`]).
+//!
+//! Hand-written rather than a crate: the Rust crates that offer naive Bayes
+//! or logistic regression (linfa, smartcore) pull in ndarray and many more
+//! dependencies, heavy to compile on a 2-core CI, for what is a few counting
+//! loops over sparse n-gram sets.
+
+use super::Service;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+/// The built-in training cases (`primary<TAB>reasons<TAB>question`).
+pub const BUILTIN_TSV: &str = include_str!("../../corpus/triage/examples.tsv");
+
+/// The classifier decides only when no rule scored this much for any
+/// service (see [`takes_over`]): the rules' own bar for "no specific rule
+/// decided" (`fallback_below` in `domains.toml`), so a case left to the
+/// default, the question form or a weak topic class is voted on.
+pub const RULES_WEAK_BELOW: f32 = 3.0;
+/// ... and only when its own posterior is at least this.
+pub const MIN_PROB: f64 = 0.5;
+
+/// Whether the vote replaces the rules' primary service: the rules' best
+/// score is below `weak_below`, the vote is at least `min_prob` sure, and
+/// the rules did not see danger (an emergency is never voted away).
+pub fn takes_over(rules: (Service, f32), vote: &Vote, weak_below: f32, min_prob: f64) -> bool {
+    rules.0 != Service::Emergency
+        && rules.1 < weak_below
+        && vote.prob >= min_prob
+        && vote.service != rules.0
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// Shortest and longest character n-gram.
+    pub min_n: usize,
+    pub max_n: usize,
+    /// Additive (Laplace/Lidstone) smoothing.
+    pub alpha: f64,
+    /// Posterior temperature per feature: log-joint scores are divided by
+    /// `temperature * sqrt(features)` before the softmax (naive Bayes is
+    /// otherwise far too sure of itself).
+    pub temperature: f64,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            min_n: 1,
+            max_n: 3,
+            alpha: 0.3,
+            temperature: 0.5,
+        }
+    }
+}
+
+/// A trained model.
+#[derive(Debug, Clone)]
+pub struct Model {
+    params: Params,
+    vocab: HashMap<String, usize>,
+    /// The n-gram of each id.
+    names: Vec<String>,
+    log_prior: [f64; 10],
+    /// ln P(gram | class), per gram id.
+    log_like: Vec<[f64; 10]>,
+    /// Training cases: label, question, sorted gram ids (for the nearest case).
+    examples: Vec<(Service, String, Vec<usize>)>,
+}
+
+/// What the classifier says about one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vote {
+    pub service: Service,
+    /// Tempered posterior of `service`.
+    pub prob: f64,
+    pub runner_up: Service,
+    /// The n-grams that most favour `service` over the runner-up.
+    pub grams: Vec<String>,
+    /// The most similar training case of the same class.
+    pub nearest: Option<String>,
+}
+
+impl Vote {
+    /// The reason shown in `why`: the words that drove the vote and the most
+    /// similar labelled case.
+    pub fn why(&self) -> String {
+        let words: Vec<String> = self.grams.iter().map(|g| format!("“{g}”")).collect();
+        let mut line = format!(
+            "{}：规则未能判断，按已标注案例统计（把握{:.0}%，关键词{}）",
+            self.service.name_zh(),
+            self.prob * 100.0,
+            words.join("")
+        );
+        if let Some(q) = &self.nearest {
+            let short: String = q.chars().take(30).collect();
+            let more = if q.chars().count() > 30 { "……" } else { "" };
+            line.push_str(&format!("，与已标注的相似案例最接近：“{short}{more}”"));
+        }
+        line
+    }
+}
+
+fn idx(s: Service) -> usize {
+    Service::ALL.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+/// The character n-grams of `text` (a normalised question), within runs of
+/// CJK letters and ASCII alphanumerics; digits read as `0`.
+pub fn grams(text: &str, p: &Params) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let runs = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || ('\u{4e00}'..='\u{9fff}').contains(&c)));
+    for run in runs {
+        let chars: Vec<char> = run
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect();
+        for n in p.min_n..=p.max_n {
+            for w in chars.windows(n) {
+                out.insert(w.iter().collect());
+            }
+        }
+    }
+    out
+}
+
+/// The text the classifier reads: what the rules call the factual text.
+pub fn text_of(question: &str) -> String {
+    super::facts::factual_of(question)
+}
+
+/// Rows of a triage TSV (`primary<TAB>reasons<TAB>question`); comments and
+/// lines with an unknown service are skipped.
+pub fn parse_tsv(text: &str) -> Vec<(Service, String)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            let svc = Service::from_id(parts.next()?)?;
+            let q = parts.nth(1)?;
+            Some((svc, q.to_string()))
+        })
+        .collect()
+}
+
+impl Model {
+    /// Train on labelled questions (raw question text).
+    pub fn train(cases: &[(Service, String)], params: Params) -> Model {
+        let mut vocab: HashMap<String, usize> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut counts: Vec<[f64; 10]> = Vec::new();
+        let mut docs = [0f64; 10];
+        let mut examples = Vec::with_capacity(cases.len());
+        for (svc, q) in cases {
+            let c = idx(*svc);
+            docs[c] += 1.0;
+            let mut ids = Vec::new();
+            for g in grams(&text_of(q), &params) {
+                let id = match vocab.get(&g) {
+                    Some(id) => *id,
+                    None => {
+                        vocab.insert(g.clone(), names.len());
+                        names.push(g);
+                        counts.push([0.0; 10]);
+                        names.len() - 1
+                    }
+                };
+                counts[id][c] += 1.0;
+                ids.push(id);
+            }
+            ids.sort_unstable();
+            examples.push((*svc, q.clone(), ids));
+        }
+        let v = vocab.len() as f64;
+        let mut totals = [0f64; 10];
+        for row in &counts {
+            for (t, n) in totals.iter_mut().zip(row) {
+                *t += n;
+            }
+        }
+        let log_like = counts
+            .iter()
+            .map(|row| {
+                let mut l = [0f64; 10];
+                for c in 0..10 {
+                    l[c] = ((row[c] + params.alpha) / (totals[c] + params.alpha * v)).ln();
+                }
+                l
+            })
+            .collect();
+        let n: f64 = docs.iter().sum::<f64>().max(1.0);
+        let log_prior = docs.map(|d| ((d + 1.0) / (n + 10.0)).ln());
+        Model {
+            params,
+            vocab,
+            names,
+            log_prior,
+            log_like,
+            examples,
+        }
+    }
+
+    /// The model trained on the built-in cases (once per process).
+    pub fn builtin() -> &'static Model {
+        static M: OnceLock<Model> = OnceLock::new();
+        M.get_or_init(|| Model::train(&parse_tsv(BUILTIN_TSV), Params::default()))
+    }
+
+    /// Classify a question (raw text).
+    pub fn vote(&self, question: &str) -> Vote {
+        self.vote_text(&text_of(question))
+    }
+
+    /// Classify an already prepared factual text.
+    pub fn vote_text(&self, text: &str) -> Vote {
+        let ids: Vec<usize> = grams(text, &self.params)
+            .iter()
+            .filter_map(|g| self.vocab.get(g).copied())
+            .collect();
+        let mut joint = self.log_prior;
+        for id in &ids {
+            for (j, l) in joint.iter_mut().zip(&self.log_like[*id]) {
+                *j += l;
+            }
+        }
+        let mut order: Vec<usize> = (0..10).collect();
+        order.sort_by(|a, b| joint[*b].total_cmp(&joint[*a]));
+        let (best, second) = (order[0], order[1]);
+        let scale = self.params.temperature * (ids.len().max(1) as f64).sqrt();
+        let z: f64 = joint
+            .iter()
+            .map(|j| ((j - joint[best]) / scale).exp())
+            .sum();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        Vote {
+            service: Service::ALL[best],
+            prob: 1.0 / z,
+            runner_up: Service::ALL[second],
+            grams: self.top_grams(&ids, best, second),
+            nearest: self.nearest(&sorted, Service::ALL[best]),
+        }
+    }
+
+    /// Up to three n-grams (two characters or more) that favour `best` over
+    /// `second` most.
+    fn top_grams(&self, ids: &[usize], best: usize, second: usize) -> Vec<String> {
+        let mut ranked: Vec<(f64, &str)> = ids
+            .iter()
+            .filter_map(|id| {
+                let g = self.names.get(*id)?.as_str();
+                let d = self.log_like[*id][best] - self.log_like[*id][second];
+                (g.chars().count() >= 2 && d > 0.0).then_some((d, g))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut out: Vec<String> = Vec::new();
+        for (_, g) in ranked {
+            // Skip a gram inside one already chosen.
+            if !out.iter().any(|o| o.contains(g) || g.contains(o.as_str())) {
+                out.push(g.to_string());
+            }
+            if out.len() == 3 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The training case of class `svc` with the most n-grams in common
+    /// (Jaccard), if any shares one.
+    fn nearest(&self, ids: &[usize], svc: Service) -> Option<String> {
+        let mut best: Option<(f64, &str)> = None;
+        for (_, q, ex) in self.examples.iter().filter(|e| e.0 == svc) {
+            let common = sorted_common(ids, ex);
+            let union = ids.len() + ex.len() - common;
+            let sim = common as f64 / union.max(1) as f64;
+            if common > 0 && best.is_none_or(|(b, _)| sim > b) {
+                best = Some((sim, q));
+            }
+        }
+        best.map(|(_, q)| q.to_string())
+    }
+}
+
+/// How many values two sorted slices share.
+fn sorted_common(a: &[usize], b: &[usize]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grams_split_on_punctuation_and_fold_digits() {
+        let p = Params {
+            min_n: 2,
+            max_n: 2,
+            ..Params::default()
+        };
+        let g: Vec<String> = grams("欠我3万，不给", &p).into_iter().collect();
+        assert_eq!(g, ["0万", "不给", "我0", "欠我"]);
+    }
+
+    #[test]
+    fn builtin_model_trains_and_votes_deterministically() {
+        let m = Model::builtin();
+        assert!(m.examples.len() >= 400, "{}", m.examples.len());
+        let q = "包工头拖欠我们十几个人的工钱，电话也不接";
+        let v = m.vote(q);
+        assert_eq!(v, m.vote(q));
+        assert!(v.prob > 0.0 && v.prob <= 1.0);
+        assert!(v.nearest.is_some());
+    }
+
+    #[test]
+    fn tsv_rows_parse() {
+        let rows = parse_tsv("# c\nnotary\t-\t要公证\nnope\t-\tx\n\n");
+        assert_eq!(rows, vec![(Service::Notary, "要公证".to_string())]);
+    }
+}
