@@ -68,6 +68,8 @@ struct QLinear {
     mm: QMatMul,
     /// Multiply prompts on the compact blocks too (see [`Memory`]).
     compact_prefill: bool,
+    /// Added to the product (q/k/v projections have one).
+    bias: Option<(Tensor, Vec<f32>)>,
 }
 
 impl QLinear {
@@ -78,7 +80,14 @@ impl QLinear {
             compact_prefill: memory == Memory::Low
                 && t.dtype() == candle_core::quantized::GgmlDType::Q6K,
             t,
+            bias: None,
         })
+    }
+    fn with_bias(mut self, b: QTensor) -> Result<Self> {
+        let b = b.dequantize(&Device::Cpu)?;
+        let v = b.flatten_all()?.to_vec1::<f32>()?;
+        self.bias = Some((b, v));
+        Ok(self)
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut out = multi_forward(&[self], x)?;
@@ -98,7 +107,13 @@ fn multi_forward(ls: &[&QLinear], x: &Tensor) -> Result<Vec<Tensor>> {
         if let Some(outs) = super::gemv::matmul(&ts, &xs, m) {
             return outs
                 .into_iter()
-                .map(|o| {
+                .zip(ls)
+                .map(|(mut o, l)| {
+                    if let Some((_, b)) = &l.bias {
+                        for row in o.chunks_mut(b.len()) {
+                            row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+                        }
+                    }
                     let mut d = dims.clone();
                     if let Some(last) = d.last_mut() {
                         *last = o.len() / m;
@@ -108,7 +123,12 @@ fn multi_forward(ls: &[&QLinear], x: &Tensor) -> Result<Vec<Tensor>> {
                 .collect();
         }
     }
-    ls.iter().map(|l| l.mm.forward(x)).collect()
+    ls.iter()
+        .map(|l| match &l.bias {
+            Some((b, _)) => l.mm.forward(x)?.broadcast_add(b),
+            None => l.mm.forward(x),
+        })
+        .collect()
 }
 
 /// How prompts (several tokens at once) trade memory for speed. One-token
@@ -168,9 +188,6 @@ struct Layer {
     wq: QLinear,
     wk: QLinear,
     wv: QLinear,
-    bq: Tensor,
-    bk: Tensor,
-    bv: Tensor,
     wo: QLinear,
     attn_norm: RmsNorm,
     w_gate: QLinear,
@@ -212,6 +229,7 @@ impl Qwen2 {
                 mm: QMatMul::from_arc(embd.clone())?,
                 t: embd.clone(),
                 compact_prefill: false,
+                bias: None,
             },
         };
         // RoPE tables, only as long as we may need.
@@ -232,12 +250,9 @@ impl Qwen2 {
             let q = |n: &str| ct.tensor(r, &format!("{p}.{n}"), device);
             let mut q = q;
             layers.push(Layer {
-                wq: QLinear::new(q("attn_q.weight")?, memory)?,
-                wk: QLinear::new(q("attn_k.weight")?, memory)?,
-                wv: QLinear::new(q("attn_v.weight")?, memory)?,
-                bq: q("attn_q.bias")?.dequantize(device)?,
-                bk: q("attn_k.bias")?.dequantize(device)?,
-                bv: q("attn_v.bias")?.dequantize(device)?,
+                wq: QLinear::new(q("attn_q.weight")?, memory)?.with_bias(q("attn_q.bias")?)?,
+                wk: QLinear::new(q("attn_k.weight")?, memory)?.with_bias(q("attn_k.bias")?)?,
+                wv: QLinear::new(q("attn_v.weight")?, memory)?.with_bias(q("attn_v.bias")?)?,
                 wo: QLinear::new(q("attn_output.weight")?, memory)?,
                 attn_norm: RmsNorm::from_qtensor(q("attn_norm.weight")?, cfg.rms_eps)?,
                 w_gate: QLinear::new(q("ffn_gate.weight")?, memory)?,
@@ -344,9 +359,7 @@ impl Qwen2 {
             let residual = x.clone();
             let h = l.attn_norm.forward(&x)?;
             let qkv = multi_forward(&[&l.wq, &l.wk, &l.wv], &h)?;
-            let q = qkv[0].broadcast_add(&l.bq)?;
-            let k = qkv[1].broadcast_add(&l.bk)?;
-            let v = qkv[2].broadcast_add(&l.bv)?;
+            let (q, k, v) = (&qkv[0], &qkv[1], &qkv[2]);
             let q = q
                 .reshape((1, seq_len, nh, hd))?
                 .transpose(1, 2)?
