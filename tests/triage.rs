@@ -713,6 +713,7 @@ fn learned_voter_leave_one_batch_out() {
     let grid_p = [0.0f64, 0.4, 0.5, 0.6, 0.7, 0.8];
     let mut grid = vec![0usize; grid_t.len() * grid_p.len()];
     let mut fresh_n = 0usize;
+    let (mut fixed, mut broke) = (0usize, 0usize);
     println!(
         "{:<22} {:>4} {:>8} {:>8} {:>8} {:>9} {:>9} {:>6}",
         "held-out batch", "n", "untuned", "tuned", "nb", "untuned+nb", "tuned+nb", "taken"
@@ -736,6 +737,10 @@ fn learned_voter_leave_one_batch_out() {
             let comb_u = combine(u, &v, RULES_WEAK_BELOW, MIN_PROB);
             let comb_c = combine(c, &v, RULES_WEAK_BELOW, MIN_PROB);
             taken += usize::from(comb_u != u.0);
+            if comb_u != u.0 && b > 0 {
+                fixed += usize::from(comb_u == *gold);
+                broke += usize::from(u.0 == *gold);
+            }
             for (k, p) in [u.0, c.0, v.service, comb_u, comb_c].iter().enumerate() {
                 ok[k] += usize::from(p == gold);
             }
@@ -775,6 +780,17 @@ fn learned_voter_leave_one_batch_out() {
         a(3),
         a(4),
         totals[5]
+    );
+    println!(
+        "taken over on fresh batches 1-4: {} (vote right {fixed}, untuned rules were right {broke})",
+        totals[5]
+    );
+    // Adopted because this gain is real: keep it so.
+    assert!(
+        a(3) >= a(0) + 0.05,
+        "the voter no longer helps untuned rules: {:.3} vs {:.3}",
+        a(3),
+        a(0)
     );
     println!("untuned rules + nb on fresh batches 1-4, by (rules weak below, min posterior):");
     for (i, t) in grid_t.iter().enumerate() {
@@ -837,6 +853,25 @@ fn learned_voter_on_dev() {
             grid[i] as f64 / n
         );
     }
+    // Cost: training once, then each triage call (no retrieval).
+    let rows = triage::learned::parse_tsv(triage::learned::BUILTIN_TSV);
+    let started = std::time::Instant::now();
+    let _ = Model::train(&rows, triage::learned::Params::default());
+    let train = started.elapsed();
+    let (mut total, mut slowest) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for c in &cases {
+        let started = std::time::Instant::now();
+        let _ = t(&c.question);
+        let took = started.elapsed();
+        total += took;
+        slowest = slowest.max(took);
+    }
+    let mean = total / cases.len().max(1) as u32;
+    println!("training {train:?}; triage per call mean {mean:?}, slowest {slowest:?}");
+    assert!(
+        mean < std::time::Duration::from_millis(5),
+        "triage mean {mean:?}"
+    );
     for t in &taken {
         println!("  taken over: {t}");
     }

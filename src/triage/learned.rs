@@ -264,8 +264,9 @@ impl Model {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
         let mut out: Vec<String> = Vec::new();
         for (_, g) in ranked {
-            // Skip a gram inside one already chosen.
-            if !out.iter().any(|o| o.contains(g) || g.contains(o.as_str())) {
+            // Skip a gram that shares a character with one already chosen
+            // ("一直" then "直拖" says nothing new).
+            if !out.iter().any(|o| o.chars().any(|c| g.contains(c))) {
                 out.push(g.to_string());
             }
             if out.len() == 3 {
@@ -332,6 +333,28 @@ mod tests {
         assert_eq!(v, m.vote(q));
         assert!(v.prob > 0.0 && v.prob <= 1.0);
         assert!(v.nearest.is_some());
+    }
+
+    #[test]
+    fn takes_over_only_where_rules_are_weak_and_never_from_emergency() {
+        let vote = |service, prob| Vote {
+            service,
+            prob,
+            runner_up: Service::Consultation,
+            grams: Vec::new(),
+            nearest: None,
+        };
+        let v = vote(Service::Mediation, 0.9);
+        assert!(takes_over((Service::Consultation, 2.0), &v, 3.0, 0.5));
+        assert!(!takes_over((Service::Consultation, 4.0), &v, 3.0, 0.5));
+        assert!(!takes_over((Service::Emergency, 1.0), &v, 3.0, 0.5));
+        assert!(!takes_over(
+            (Service::Consultation, 2.0),
+            &vote(Service::Mediation, 0.3),
+            3.0,
+            0.5
+        ));
+        assert!(v.why().contains("人民调解"));
     }
 
     #[test]
