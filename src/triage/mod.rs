@@ -3,7 +3,9 @@
 //!
 //! Owns: the service and review-reason ids, the rules and their reasons, the
 //! fall-back topic classes (`domains.toml`, staff-editable), the Legal Aid Law
-//! eligibility hints, and the referral directory (TOML).
+//! eligibility hints, the referral directory (TOML), and the learned voter
+//! (`learned.rs`, naive Bayes trained on `corpus/triage/examples.tsv`) that
+//! picks the primary service where no specific rule scored.
 //! Deterministic and fast; works with or without the LLM.
 
 use serde::{Deserialize, Serialize};
