@@ -26,13 +26,44 @@ fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
     match super::ask::load_engine(&a.model, &paths.cache) {
         Ok(engine) => {
             tracing::info!(model = %engine.name(), load_ms = engine.load_ms, "model loaded");
-            Some(Arc::new(engine))
+            let engine = Arc::new(engine);
+            warm_up(engine.clone());
+            Some(engine)
         }
         Err(e) => {
             tracing::warn!(error = %e, "the model could not be loaded: serving extractive answers (as with --no-llm)");
             None
         }
     }
+}
+
+/// In the background, run the fixed system prompt through the model once:
+/// candle repacks the weights on the first prompt and the system prompt's
+/// keys and values stay cached, so the first citizen does not wait for
+/// either. A request that arrives meanwhile queues behind it.
+fn warm_up(engine: Arc<lawbrain::llm::CandleEngine>) {
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let count = |t: &str| engine.count_tokens(t).unwrap_or(0);
+        let (msgs, _) = lawbrain::answer::prompt::build_messages(
+            "你好",
+            &[],
+            &[],
+            &lawbrain::answer::PromptBudget::default(),
+            &count,
+        );
+        let params = lawbrain::llm::GenParams {
+            max_tokens: 1,
+            ..Default::default()
+        };
+        match engine.generate(&msgs, &params, &mut |_| true) {
+            Ok(_) => tracing::info!(
+                ms = t0.elapsed().as_millis() as u64,
+                "model warmed up (weights repacked, system prompt cached)"
+            ),
+            Err(e) => tracing::warn!(error = %e, "model warm-up failed"),
+        }
+    });
 }
 
 pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
