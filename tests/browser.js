@@ -67,6 +67,7 @@ async function main() {
   await s("Page.enable");
   await s("Runtime.enable");
   await s("Log.enable");
+  await s("Network.enable");
   // A phone-sized screen: the hall must work on a phone.
   await s("Emulation.setDeviceMetricsOverride", { width: 390, height: 844, deviceScaleFactor: 2, mobile: true });
 
@@ -141,6 +142,18 @@ async function main() {
   await waitFor(`[...document.querySelectorAll('article.review')].some(a => a.textContent.includes(${JSON.stringify(q)}) && a.textContent.includes('已批准'))`, "approved item");
   result.approved = true;
   await shot("5-approved");
+
+  // 5. On the hotline console the suggested answer appears as it is drafted,
+  // then the call's page opens.
+  await goto(base + "/agent");
+  await evaluate(`document.getElementById('agent-question').value = '单位不给我交社保，我能要求补缴吗？';
+    document.getElementById('agent-ask').click(); true`);
+  await waitFor("location.pathname.startsWith('/agent/calls/') && document.readyState === 'complete'", "the call's page", 600000);
+  result.agent_call = await evaluate("document.body.textContent.includes('单位不给我交社保')");
+  // The console used the streaming endpoint (not the plain form post).
+  result.agent_streamed = cdp.events.some((e) => e.method === "Network.requestWillBeSent"
+    && e.params.request.url.endsWith("/agent/ask/stream") && e.params.request.method === "POST");
+  await shot("6-agent-call");
 
   // Any CSP violation or script error shows up in the log.
   result.errors = cdp.events

@@ -1,7 +1,8 @@
 //! The citizen and staff flows in real headless Chromium (Debian `chromium`),
 //! driven over the DevTools protocol by `tests/browser.js` (Node 20+):
 //! a citizen asks, sees articles, a streamed answer and a referral, opens a
-//! citation, presses 转人工; a staff user logs in and approves the item.
+//! citation, presses 转人工; a staff user logs in and approves the item, then
+//! drafts a hotline answer on the agent console, which streams it and opens the call.
 //! Screenshots land in `target/browser-artifacts/`.
 
 mod common;
@@ -61,6 +62,11 @@ async fn citizen_asks_and_staff_approves_in_chromium() {
         "{r}"
     );
     assert_eq!(r["approved"], true);
+    assert_eq!(
+        r["agent_streamed"], true,
+        "the console streamed the draft: {r}"
+    );
+    assert_eq!(r["agent_call"], true, "the console opened the call: {r}");
     let errors: Vec<&serde_json::Value> = r["errors"].as_array().expect("errors").iter().collect();
     assert!(
         errors.is_empty(),

@@ -973,3 +973,134 @@ fn kill_9_mid_write_leaves_a_consistent_database() {
         "each flagged answer has exactly one review item"
     );
 }
+
+/// The agent console streams the suggested answer, then names the new call.
+#[tokio::test]
+async fn agent_console_streams_the_draft_then_opens_the_call() {
+    let fake = Fake::new(Duration::from_millis(5));
+    let st = store();
+    st.add_user("zhao", Role::Agent, "agent-pass-2")
+        .expect("agent");
+    let s = start(fake.clone(), st.clone(), config()).await;
+    let c = client();
+    let cookie = session_cookie(&login(&s.url, "zhao", "agent-pass-2").await);
+    let page = c
+        .get(format!("{}/agent", s.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("/static/agent.js") && page.contains("id=\"agent-draft\""));
+    let csrf = csrf_of(&page);
+    let ask = |token: String| {
+        c.post(format!("{}/agent/ask/stream", s.url))
+            .header("cookie", &cookie)
+            .header("accept", "text/event-stream")
+            .form(&[("question", "公司拖欠工资两个月了怎么办"), ("csrf", &token)])
+            .send()
+    };
+    let r = ask("forged".into()).await.expect("send");
+    assert_eq!(r.status(), 403, "CSRF token required");
+    assert!(st.calls(None, 10).expect("calls").is_empty());
+    let r = ask(csrf).await.expect("send");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .starts_with("text/event-stream"));
+    let events = parse_sse(&r.text().await.expect("body"));
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.iter().filter(|n| **n == "delta").count() >= 2,
+        "{names:?}"
+    );
+    assert_eq!(names.last(), Some(&"call"), "{names:?}");
+    let done = events.iter().position(|(n, _)| n == "done").expect("done");
+    assert_eq!(done + 1, names.len() - 1, "call comes right after done");
+    let url = events.last().expect("call").1["url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    let calls = st.calls(None, 10).expect("calls");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(url, format!("/agent/calls/{}", calls[0].id));
+    let html = c
+        .get(format!("{}{url}", s.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("公司拖欠工资两个月了怎么办"));
+    for (name, kind) in [
+        ("sse.js", "text/javascript"),
+        ("agent.js", "text/javascript"),
+        ("app.css", "text/css"),
+    ] {
+        let r = c
+            .get(format!("{}/static/{name}", s.url))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "{name}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with(kind));
+    }
+    let r = c
+        .get(format!("{}/static/../Cargo.toml", s.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+}
+
+/// A real-model answer streams through `/api/consult` in pieces that add up
+/// to the draft, and the verified answer arrives at the end.
+#[tokio::test]
+async fn real_model_answer_streams_over_sse() {
+    let engine = lawbrain::llm::CandleEngine::load(
+        &common::default_model(),
+        &lawbrain::llm::EngineOptions::default(),
+    )
+    .expect("load model");
+    let base = real_brain();
+    let brain = Arc::new(lawbrain::answer::Brain {
+        searcher: base.searcher.clone(),
+        directory: base.directory.clone(),
+        backend: Some(Arc::new(engine)),
+        params: lawbrain::llm::GenParams {
+            max_tokens: 24,
+            ..Default::default()
+        },
+    });
+    let s = start(brain, store(), config()).await;
+    let r = client()
+        .post(format!("{}/api/consult", s.url))
+        .header("accept", "text/event-stream")
+        .json(&json!({ "question": "邻居装修太吵，晚上十一点还在施工，我该怎么办？" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let events = parse_sse(&r.text().await.expect("body"));
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter(|(n, _)| n == "delta")
+        .filter_map(|(_, d)| d["text"].as_str())
+        .collect();
+    assert!(deltas.len() >= 2, "tokens arrive in pieces: {deltas:?}");
+    assert!(deltas.iter().all(|d| !d.contains('\u{FFFD}')), "{deltas:?}");
+    let (_, done) = events.iter().find(|(n, _)| n == "done").expect("done");
+    assert!(!done["answer"].as_str().unwrap_or("").trim().is_empty());
+    assert!(
+        done["timings"]["gen_tokens"].as_u64().unwrap_or(0) > 0 || done["fallback"] == true,
+        "{done}"
+    );
+}

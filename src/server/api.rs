@@ -56,7 +56,7 @@ pub fn done_json(conversation_id: &str, f: &Finished) -> serde_json::Value {
     v
 }
 
-fn event(name: &str, data: &serde_json::Value) -> Event {
+pub(crate) fn event(name: &str, data: &serde_json::Value) -> Event {
     Event::default().event(name).data(data.to_string())
 }
 
@@ -95,6 +95,15 @@ pub async fn consult(
 /// Stream a prepared consultation as SSE: `triage`, `hits`, `queue`*,
 /// `delta`*, `citations`, `done` (or `error`).
 fn sse(state: Arc<AppState>, p: Prepared) -> impl IntoResponse {
+    sse_then(state, p, |_| None)
+}
+
+/// [`sse`], then the event `then` makes of the finished consultation, if any.
+pub(crate) fn sse_then(
+    state: Arc<AppState>,
+    p: Prepared,
+    then: impl FnOnce(&consult::Finished) -> Option<Event> + Send + 'static,
+) -> impl IntoResponse {
     let (out, rx) = mpsc::channel::<Event>(64);
     let first = [
         event(
@@ -104,6 +113,7 @@ fn sse(state: Arc<AppState>, p: Prepared) -> impl IntoResponse {
         event("hits", &serde_json::to_value(&p.hits).unwrap_or_default()),
     ];
     let conv = p.conversation_id.clone();
+    let mut then = Some(then);
     tokio::spawn(async move {
         for e in first {
             if out.send(e).await.is_err() {
@@ -125,7 +135,17 @@ fn sse(state: Arc<AppState>, p: Prepared) -> impl IntoResponse {
                     if out.send(event("citations", &cites)).await.is_err() {
                         return;
                     }
-                    out.send(event("done", &done_json(&conv, &f))).await
+                    if out
+                        .send(event("done", &done_json(&conv, &f)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    match then.take().and_then(|t| t(&f)) {
+                        Some(e) => out.send(e).await,
+                        None => Ok(()),
+                    }
                 }
             };
             if sent.is_err() {

@@ -126,8 +126,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let open = Router::new()
         .route("/", get(pages::hall))
         .route("/article/{law}/{number}", get(pages::article))
-        .route("/static/app.js", get(pages::app_js))
-        .route("/static/app.css", get(pages::app_css))
+        .route("/static/{name}", get(pages::static_file))
         .route(
             "/favicon.ico",
             get(|| async { axum::http::StatusCode::NO_CONTENT }),
@@ -137,6 +136,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/logout", post(auth::logout))
         .route("/agent", get(staff::agent_page))
         .route("/agent/ask", post(staff::agent_ask))
+        .route("/agent/ask/stream", post(staff::agent_ask_stream))
         .route(
             "/agent/calls/{id}",
             get(staff::call_page).post(staff::call_close),

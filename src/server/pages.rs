@@ -12,8 +12,29 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use crate::store::{Role, User};
 
-const APP_JS: &str = include_str!("static/app.js");
-const APP_CSS: &str = include_str!("static/app.css");
+/// The files under `/static/`, built into the binary: name, type, content.
+const STATIC: &[(&str, &str, &str)] = &[
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/app.js"),
+    ),
+    (
+        "sse.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/sse.js"),
+    ),
+    (
+        "agent.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/agent.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("static/app.css"),
+    ),
+];
 
 /// Escape text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -87,6 +108,7 @@ pub async fn hall() -> Html<String> {
 </form>
 <p id="status" class="status" role="status"></p>
 <dialog id="article-dialog"><h2 id="article-title"></h2><p id="article-meta" class="muted"></p><div id="article-text" class="article-text"></div><form method="dialog"><button id="article-close">关闭</button></form></dialog>
+<script src="/static/sse.js" defer></script>
 <script src="/static/app.js" defer></script>"#;
     layout("网上法律服务大厅", None, None, body)
 }
@@ -131,30 +153,20 @@ pub async fn article(
     }
 }
 
-/// `GET /static/app.js`.
-pub async fn app_js() -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        APP_JS,
-    )
-        .into_response()
-}
-
-/// `GET /static/app.css`.
-pub async fn app_css() -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        APP_CSS,
-    )
-        .into_response()
+/// `GET /static/{name}`.
+pub async fn static_file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    match STATIC.iter().find(|(n, _, _)| *n == name) {
+        Some((_, kind, body)) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -210,11 +210,15 @@ fn agent_render(
         .unwrap_or_default();
     let body = format!(
         r#"<h1>12348 热线坐席台</h1>{err}
-<section class="card"><form method="post" action="/agent/ask" class="stack">{csrf}
+<section class="card"><form method="post" action="/agent/ask" class="stack" id="agent-form">{csrf}
 <label>来电人的问题（可直接粘贴）<textarea name="question" rows="4" maxlength="{max}" required id="agent-question"></textarea></label>
 <button type="submit" id="agent-ask">生成建议答复</button></form>
+<p id="agent-status" class="status" role="status"></p>
+<div id="agent-draft" class="answer-text draft" aria-live="polite" hidden></div>
 <p class="muted">建议答复需坐席核实后再告知来电人；系统会自动隐去身份证号、电话和银行卡号。</p></section>
-<section class="card"><h2>通话记录</h2><table><thead><tr><th>时间</th><th>坐席</th><th>问题</th><th>状态</th></tr></thead><tbody>{rows}</tbody></table></section>"#,
+<section class="card"><h2>通话记录</h2><table><thead><tr><th>时间</th><th>坐席</th><th>问题</th><th>状态</th></tr></thead><tbody>{rows}</tbody></table></section>
+<script src="/static/sse.js" defer></script>
+<script src="/static/agent.js" defer></script>"#,
         csrf = user.csrf_field(),
         max = state.config.max_question_chars,
     );
@@ -244,26 +248,48 @@ pub async fn agent_ask(State(state): S, user: CurrentUser, Form(f): Form<AskForm
         Ok(f) => f,
         Err(e) => return agent_render(&state, &user, Some(&e.message), e.status),
     };
-    let Some(answer_id) = fin.answer_id else {
-        return agent_render(
-            &state,
-            &user,
-            Some("答复未能保存，请重试"),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        );
-    };
-    match state.store.create_call(&user.user.name, answer_id) {
+    match open_call(&state, &user.user.name, &fin) {
         Ok(id) => Redirect::to(&format!("/agent/calls/{id}")).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "creating call");
-            agent_render(
-                &state,
-                &user,
-                Some("通话记录未能保存，请重试"),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
-        }
+        Err(msg) => agent_render(&state, &user, Some(msg), StatusCode::INTERNAL_SERVER_ERROR),
     }
+}
+
+/// Record a call for the agent's finished consultation; its id.
+fn open_call(state: &AppState, agent: &str, fin: &consult::Finished) -> Result<i64, &'static str> {
+    let answer_id = fin.answer_id.ok_or("答复未能保存，请重试")?;
+    state.store.create_call(agent, answer_id).map_err(|e| {
+        tracing::error!(error = %e, "creating call");
+        "通话记录未能保存，请重试"
+    })
+}
+
+/// `POST /agent/ask/stream`: as `/agent/ask`, but the suggested answer is
+/// streamed as it is drafted (the events of `/api/consult`), then a `call`
+/// event gives the new call's page (or an `error` event says why there is none).
+pub async fn agent_ask_stream(
+    State(state): S,
+    user: CurrentUser,
+    Form(f): Form<AskForm>,
+) -> Response {
+    if let Err(r) = user.check_csrf(&f.csrf) {
+        return r;
+    }
+    let p = match consult::prepare(&state, &f.question, None, None, "hotline").await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let store_state = state.clone();
+    let agent = user.user.name.clone();
+    super::api::sse_then(state, p, move |fin| {
+        Some(match open_call(&store_state, &agent, fin) {
+            Ok(id) => super::api::event(
+                "call",
+                &serde_json::json!({ "id": id, "url": format!("/agent/calls/{id}") }),
+            ),
+            Err(msg) => super::api::event("error", &serde_json::json!({ "error": msg })),
+        })
+    })
+    .into_response()
 }
 
 /// `GET /agent/calls/{id}`: the suggested answer, citations, triage, flags; edit and close.

@@ -122,24 +122,6 @@
     turn.appendChild(box);
   }
 
-  function parseEvents(buffer, onEvent) {
-    let idx;
-    while ((idx = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, idx);
-      buffer = buffer.slice(idx + 2);
-      let name = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) {
-        try { onEvent(name, JSON.parse(data.join("\n"))); } catch (e) { /* keep-alive or bad line */ }
-      }
-    }
-    return buffer;
-  }
-
   async function ask(question) {
     const turn = el("div", "turn");
     turn.appendChild(el("div", "bubble user", question));
@@ -201,7 +183,7 @@
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer = parseEvents(buffer + decoder.decode(value, { stream: true }), onEvent);
+        buffer = window.lawbrainSSE.parse(buffer + decoder.decode(value, { stream: true }), onEvent);
       }
     } catch (e) {
       turn.appendChild(el("p", "error", "网络错误，请稍后再试"));
