@@ -641,73 +641,35 @@ pub async fn review_export(State(state): S, user: CurrentUser) -> Response {
 
 // ---------------------------------------------------------------- eval
 
-/// Eval report folders: (name, metrics JSON, has index.html), newest name first.
-pub fn list_reports(dir: &std::path::Path) -> Vec<(String, serde_json::Value, bool)> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        let Some(name) = p.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
-            continue;
-        };
-        let Ok(text) = std::fs::read_to_string(p.join("metrics.json")) else {
-            continue;
-        };
-        let metrics = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        out.push((name, metrics, p.join("index.html").is_file()));
-    }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
-    out
-}
-
-/// Top-level numbers of a metrics JSON (and one level down), for the table.
-fn headline(m: &serde_json::Value) -> String {
-    let mut parts = Vec::new();
-    if let Some(o) = m.as_object() {
-        for (k, v) in o {
-            if let Some(n) = v.as_f64() {
-                parts.push(format!("{}={}", esc(k), (n * 1000.0).round() / 1000.0));
-            } else if let Some(inner) = v.as_object() {
-                for (k2, v2) in inner {
-                    if let Some(n) = v2.as_f64() {
-                        parts.push(format!(
-                            "{}.{}={}",
-                            esc(k),
-                            esc(k2),
-                            (n * 1000.0).round() / 1000.0
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    parts.truncate(16);
-    parts.join(" · ")
-}
-
 /// `GET /eval`.
 pub async fn eval_page(State(state): S, user: CurrentUser) -> Response {
     if let Err(r) = user.require_staff() {
         return r;
     }
-    let reports = list_reports(&state.config.reports_dir);
+    let reports = crate::eval::list_reports(&state.config.reports_dir);
+    let num = |x: f64| format!("{x:.3}");
     let rows: String = reports
         .iter()
-        .map(|(name, m, html)| {
-            let link = if *html {
+        .map(|r| {
+            let link = if r.dir.join("index.html").is_file() {
                 format!(
                     "<a href=\"/eval/reports/{}\">{}</a>",
-                    url_segment(name),
-                    esc(name)
+                    url_segment(&r.name),
+                    esc(&r.name)
                 )
             } else {
-                esc(name)
+                esc(&r.name)
             };
             format!(
-                "<tr><td>{link}</td><td class=\"small\">{}</td></tr>",
-                headline(m)
+                "<tr><td>{link}</td><td class=\"small\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.finished_at),
+                r.cases,
+                if r.llm { "是" } else { "否" },
+                num(r.hit_at_5),
+                num(r.mrr),
+                num(r.triage_accuracy),
+                num(r.review_recall),
+                r.key_point_coverage.map(num).unwrap_or_else(|| "—".into()),
             )
         })
         .collect();
@@ -718,7 +680,7 @@ pub async fn eval_page(State(state): S, user: CurrentUser) -> Response {
             esc(&state.config.reports_dir.display().to_string())
         )
     } else {
-        format!("<h1>质量评估</h1><table><thead><tr><th>报告</th><th>主要指标</th></tr></thead><tbody>{rows}</tbody></table>")
+        format!("<h1>质量评估</h1><table><thead><tr><th>报告</th><th>完成时间</th><th>用例数</th><th>用模型</th><th>检索 hit@5</th><th>MRR</th><th>分流准确率</th><th>需审核召回率</th><th>要点覆盖率</th></tr></thead><tbody>{rows}</tbody></table>")
     };
     page(&user, "质量评估", &body)
 }
