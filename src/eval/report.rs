@@ -28,13 +28,17 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], y_max: f64) -> 
         return format!("<p class=\"empty\">{}: no data</p>", esc(title));
     }
     let width = (120 + 70 * n as u32).clamp(420, 1000);
+    // The x labels stand on end below the axis: room for the longest.
+    let label_px =
+        |l: &String| -> u32 { l.chars().map(|c| if c.is_ascii() { 7 } else { 12 }).sum() };
+    let x_area = (labels.iter().map(label_px).max().unwrap_or(0) + 16).clamp(40, 220);
     let drawn = (|| -> std::result::Result<(), String> {
-        let root = SVGBackend::with_string(&mut svg, (width, 340)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, 270 + x_area)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
-            .x_label_area_size(70)
+            .x_label_area_size(x_area)
             .y_label_area_size(50)
             .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max.max(1e-9))
             .map_err(|e| e.to_string())?;
@@ -66,7 +70,20 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[f64], y_max: f64) -> 
         root.present().map_err(|e| e.to_string())
     })();
     match drawn {
-        Ok(()) => svg,
+        // plotters centres rotated labels on their tick, so half of each
+        // would stand above the axis, hidden: start them at the tick instead.
+        Ok(()) => {
+            static ROTATED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            ROTATED
+                .get_or_init(|| {
+                    regex::Regex::new(
+                        r#"(<text[^>]*?)text-anchor="middle"([^>]*transform="rotate\(90,)"#,
+                    )
+                    .expect("valid label regex")
+                })
+                .replace_all(&svg, r#"${1}text-anchor="start"${2}"#)
+                .into_owned()
+        }
         Err(e) => format!(
             "<p class=\"empty\">{}: chart failed ({})</p>",
             esc(title),
@@ -529,4 +546,25 @@ pub fn list_reports(dir: &Path) -> Vec<ReportSummary> {
             .then_with(|| a.name.cmp(&b.name))
     });
     out
+}
+
+#[cfg(test)]
+mod chart_tests {
+    use super::*;
+
+    /// Labels on end start at their tick (plotters would centre them there,
+    /// hiding their first half above the axis), and the chart is tall enough
+    /// for the longest.
+    #[test]
+    fn rotated_labels_start_at_their_tick() {
+        let labels = vec!["judicial_appraisal".to_string(), "notary".to_string()];
+        let svg = bar_chart("t", &labels, &[0.5, 1.0], 1.0);
+        let rotated: Vec<&str> = svg
+            .split("<text")
+            .filter(|t| t.contains("rotate(90,"))
+            .collect();
+        assert!(rotated.len() >= 2, "{svg}");
+        assert!(rotated.iter().all(|t| t.contains("text-anchor=\"start\"")));
+        assert!(svg.contains("height=\"412\""), "270 + 18 * 7 + 16");
+    }
 }
