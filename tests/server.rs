@@ -1004,8 +1004,24 @@ async fn agent_console_streams_the_draft_then_opens_the_call() {
     };
     let r = ask("forged".into()).await.expect("send");
     assert_eq!(r.status(), 403, "CSRF token required");
+    // Empty and oversized questions are refused with a message; no call is opened.
+    for (q, status) in [
+        (String::new(), 400),
+        ("问".repeat(config().max_question_chars + 1), 413),
+    ] {
+        let r = c
+            .post(format!("{}/agent/ask/stream", s.url))
+            .header("cookie", &cookie)
+            .form(&[("question", q.as_str()), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), status);
+        let body: Value = r.json().await.expect("json error");
+        assert!(!body["error"].as_str().unwrap_or("").is_empty(), "{body}");
+    }
     assert!(st.calls(None, 10).expect("calls").is_empty());
-    let r = ask(csrf).await.expect("send");
+    let r = ask(csrf.clone()).await.expect("send");
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
         .to_str()
