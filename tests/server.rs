@@ -637,6 +637,33 @@ fn session_cookie(r: &reqwest::Response) -> String {
     c.split(';').next().expect("kv").to_string()
 }
 
+/// POST a form with a session cookie.
+async fn post_form(
+    c: &reqwest::Client,
+    url: String,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    c.post(url)
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("send")
+}
+
+/// GET a page's HTML with a session cookie.
+async fn get_html(c: &reqwest::Client, url: String, cookie: &str) -> String {
+    c.get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("html")
+}
+
 fn csrf_of(html: &str) -> String {
     let i =
         html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
@@ -691,65 +718,54 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
         .await
         .expect("send");
     let csrf = csrf_of(&page.text().await.expect("html"));
-    let r = c
-        .post(format!("{}/agent/ask", s.url))
-        .header("cookie", &agent_cookie)
-        .form(&[("question", "他动手打了我，我能告他吗"), ("csrf", "bad")])
-        .send()
-        .await
-        .expect("send");
+    let r = post_form(
+        &c,
+        format!("{}/agent/ask", s.url),
+        &agent_cookie,
+        &[("question", "他动手打了我，我能告他吗"), ("csrf", "bad")],
+    )
+    .await;
     assert_eq!(r.status(), 403, "CSRF token required");
-    let r = c
-        .post(format!("{}/agent/ask", s.url))
-        .header("cookie", &agent_cookie)
-        .form(&[
+    let r = post_form(
+        &c,
+        format!("{}/agent/ask", s.url),
+        &agent_cookie,
+        &[
             ("question", "他动手打了我，我能告他吗"),
             ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let call = r.headers()["location"].to_str().expect("loc").to_string();
-    let html = c
-        .get(format!("{}{call}", s.url))
-        .header("cookie", &agent_cookie)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("html");
+    let html = get_html(&c, format!("{}{call}", s.url), &agent_cookie).await;
     assert!(
         !html.contains("<script>alert(1)</script>"),
         "model output is escaped"
     );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("刑事"), "the triage flag shows");
-    let r = c
-        .post(format!("{}{call}", s.url))
-        .header("cookie", &agent_cookie)
-        .form(&[
+    let r = post_form(
+        &c,
+        format!("{}{call}", s.url),
+        &agent_cookie,
+        &[
             ("reply", "请尽快报警并保留证据"),
             ("action", "escalate"),
             ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     // Staff reviews it.
     let staff = login(&s.url, "li", "staff-pass-1").await;
     let staff_cookie = session_cookie(&staff);
-    let html = c
-        .get(format!("{}/review?reason=escalated", s.url))
-        .header("cookie", &staff_cookie)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("html");
+    let html = get_html(
+        &c,
+        format!("{}/review?reason=escalated", s.url),
+        &staff_cookie,
+    )
+    .await;
     assert!(
         html.contains("他动手打了我"),
         "escalated call is in the queue"
@@ -761,29 +777,29 @@ async fn staff_pages_need_login_and_forms_need_csrf() {
     assert!(item[0].reasons.contains(&"criminal".to_string()));
     let id = item[0].id;
     let staff_csrf = csrf_of(&html);
-    let r = c
-        .post(format!("{}/review/{id}", s.url))
-        .header("cookie", &staff_cookie)
-        .form(&[
+    let r = post_form(
+        &c,
+        format!("{}/review/{id}", s.url),
+        &staff_cookie,
+        &[
             ("action", "approve"),
             ("answer", "x"),
             ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 403, "another session's CSRF token is refused");
-    let r = c
-        .post(format!("{}/review/{id}", s.url))
-        .header("cookie", &staff_cookie)
-        .form(&[
+    let r = post_form(
+        &c,
+        format!("{}/review/{id}", s.url),
+        &staff_cookie,
+        &[
             ("action", "approve"),
             ("answer", "可向公安机关报案，并申请法律援助。"),
             ("csrf", staff_csrf.as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let export = c
         .get(format!("{}/review/export.jsonl", s.url))
@@ -984,15 +1000,7 @@ async fn agent_console_streams_the_draft_then_opens_the_call() {
     let s = start(fake.clone(), st.clone(), config()).await;
     let c = client();
     let cookie = session_cookie(&login(&s.url, "zhao", "agent-pass-2").await);
-    let page = c
-        .get(format!("{}/agent", s.url))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("html");
+    let page = get_html(&c, format!("{}/agent", s.url), &cookie).await;
     assert!(page.contains("/static/agent.js") && page.contains("id=\"agent-draft\""));
     let csrf = csrf_of(&page);
     let ask = |token: String| {
@@ -1009,13 +1017,13 @@ async fn agent_console_streams_the_draft_then_opens_the_call() {
         (String::new(), 400),
         ("问".repeat(config().max_question_chars + 1), 413),
     ] {
-        let r = c
-            .post(format!("{}/agent/ask/stream", s.url))
-            .header("cookie", &cookie)
-            .form(&[("question", q.as_str()), ("csrf", csrf.as_str())])
-            .send()
-            .await
-            .expect("send");
+        let r = post_form(
+            &c,
+            format!("{}/agent/ask/stream", s.url),
+            &cookie,
+            &[("question", q.as_str()), ("csrf", csrf.as_str())],
+        )
+        .await;
         assert_eq!(r.status(), status);
         let body: Value = r.json().await.expect("json error");
         assert!(!body["error"].as_str().unwrap_or("").is_empty(), "{body}");
@@ -1043,15 +1051,7 @@ async fn agent_console_streams_the_draft_then_opens_the_call() {
     let calls = st.calls(None, 10).expect("calls");
     assert_eq!(calls.len(), 1);
     assert_eq!(url, format!("/agent/calls/{}", calls[0].id));
-    let html = c
-        .get(format!("{}{url}", s.url))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("html");
+    let html = get_html(&c, format!("{}{url}", s.url), &cookie).await;
     assert!(html.contains("公司拖欠工资两个月了怎么办"));
     for (name, kind) in [
         ("sse.js", "text/javascript"),
