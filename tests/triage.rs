@@ -615,6 +615,24 @@ fn heldout4_cases_generalise() {
     assert_generalises("triage_heldout4.tsv");
 }
 
+/// `LAWBRAIN_TRIAGE_FILE=triage_heldoutN.tsv cargo test --test triage dump_rules -- --ignored --nocapture`
+/// prints the rules' scores for a fresh batch in the format of
+/// `tests/data/triage_lobo_rules_*.tsv` (run it once, before tuning on it).
+#[test]
+#[ignore]
+fn dump_rules() {
+    let file = std::env::var("LAWBRAIN_TRIAGE_FILE").unwrap_or_default();
+    for (_, q) in triage::learned::parse_tsv(&data_file(&file)) {
+        let s = triage::rules::score(&triage::facts::read(&q, YEAR), &[]);
+        let primary = current_rules(&q, &[]).0;
+        let scores: Vec<String> = Service::ALL
+            .iter()
+            .map(|sv| format!("{:.2}", s.get(*sv)))
+            .collect();
+        println!("DUMP\t{}\t{}\t{q}", primary.id(), scores.join(","));
+    }
+}
+
 /// `LAWBRAIN_TRIAGE_Q="..." cargo test --test triage explain -- --ignored --nocapture`
 /// prints the triage of one question with its reasons (for studying misses).
 #[test]
