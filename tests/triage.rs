@@ -366,6 +366,44 @@ fn out_of_scope_and_emergencies() {
     );
 }
 
+/// Review cues stated in general terms (batch-5 lessons), on new wordings.
+#[test]
+fn general_review_cues() {
+    use ReviewReason::*;
+    let has = |q: &str, r: ReviewReason| {
+        let tr = t(q);
+        assert!(
+            tr.review_reasons.contains(&r),
+            "{r:?} {:?} | {q}",
+            tr.review_reasons
+        );
+        tr
+    };
+    // A minor who is a party to the matter (here liable), by a stated age.
+    has(
+        "我侄子今年十五岁，骑自行车把人家的电动车撞坏了，对方要八百块",
+        Minor,
+    );
+    // ... but not a routine custody question.
+    let tr = t("准备离婚，儿子十岁，抚养权一般判给谁");
+    assert!(
+        !tr.review_reasons.contains(&Minor),
+        "{:?}",
+        tr.review_reasons
+    );
+    // Ezhou speech: 伢 is a child.
+    has("楼上那家天天打伢，打得伢直叫唤", Minor);
+    // A grave injury now is an emergency (120).
+    let tr = has("我叔从楼梯上摔下来昏迷了，叫不醒", Safety);
+    assert_eq!(tr.primary_service, Service::Emergency);
+    // Collectors at the door with violence: criminal and safety.
+    has("要债的现在就在我家门口踹门，说不给钱就不走", Criminal);
+    // A payment order leaves 15 days to object.
+    has("收到法院的支付令，说我欠装修款两万", Deadline);
+    // The police assess an injury grade for a criminal case.
+    has("被邻居打断了两根肋骨，派出所说要看是不是轻伤", Criminal);
+}
+
 #[test]
 fn retrieved_laws_are_a_signal() {
     let hit = |law: &str, article: u32| Hit {
@@ -615,6 +653,13 @@ fn heldout4_cases_generalise() {
     assert_generalises("triage_heldout4.tsv");
 }
 
+/// A fifth fresh batch (100 cases), written blind after tuning on the first
+/// four (the file header has the numbers it scored before any change for it).
+#[test]
+fn heldout5_cases_generalise() {
+    assert_generalises("triage_heldout5.tsv");
+}
+
 /// `LAWBRAIN_TRIAGE_FILE=triage_heldoutN.tsv cargo test --test triage dump_rules -- --ignored --nocapture`
 /// prints the rules' scores for a fresh batch in the format of
 /// `tests/data/triage_lobo_rules_*.tsv` (run it once, before tuning on it).
@@ -659,12 +704,13 @@ fn explain() {
 /// (`tests/data/triage_lobo_rules_*.tsv`: primary, the ten service scores in
 /// `Service::ALL` order, question). Own cases: rules from before they were
 /// written.
-const BATCHES: [(&str, &str); 5] = [
+const BATCHES: [(&str, &str); 6] = [
     ("triage_own_cases.tsv", "triage_lobo_rules_own_cases.tsv"),
     ("triage_heldout.tsv", "triage_lobo_rules_heldout.tsv"),
     ("triage_heldout2.tsv", "triage_lobo_rules_heldout2.tsv"),
     ("triage_heldout3.tsv", "triage_lobo_rules_heldout3.tsv"),
     ("triage_heldout4.tsv", "triage_lobo_rules_heldout4.tsv"),
+    ("triage_heldout5.tsv", "triage_lobo_rules_heldout5.tsv"),
 ];
 
 fn data_file(file: &str) -> String {
@@ -715,7 +761,7 @@ fn combine(
     }
 }
 
-/// Leave-one-batch-out: train on four batches, score the fifth; rules as they
+/// Leave-one-batch-out: train on the other batches, score the one left out; rules as they
 /// were before tuning on it (fair), rules now (tuned on it: optimistic), the
 /// classifier alone, and both combinations.
 /// `cargo test --test triage learned_voter_leave_one_batch_out -- --nocapture`
@@ -727,7 +773,7 @@ fn learned_voter_leave_one_batch_out() {
         .map(|(f, _)| learned::parse_tsv(&data_file(f)))
         .collect();
     // Grid: (weak_below, min_p) -> correct over the fresh batches.
-    let grid_t = [2.0f32, 2.5, 3.0, 3.6, 4.5, 100.0];
+    let grid_t = [2.0f32, 3.0, 3.6, 4.0, 4.5, 100.0];
     let grid_p = [0.0f64, 0.4, 0.5, 0.6, 0.7, 0.8];
     let mut grid = vec![0usize; grid_t.len() * grid_p.len()];
     let mut fresh_n = 0usize;
@@ -791,7 +837,7 @@ fn learned_voter_leave_one_batch_out() {
     let a = |k: usize| totals[k] as f64 / fresh_n as f64;
     println!(
         "{:<22} {fresh_n:>4} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} {:>6}",
-        "fresh batches 1-4",
+        "fresh batches 1-5",
         a(0),
         a(1),
         a(2),
@@ -800,7 +846,7 @@ fn learned_voter_leave_one_batch_out() {
         totals[5]
     );
     println!(
-        "taken over on fresh batches 1-4: {} (vote right {fixed}, untuned rules were right {broke})",
+        "taken over on fresh batches 1-5: {} (vote right {fixed}, untuned rules were right {broke})",
         totals[5]
     );
     // Adopted because this gain is real: keep it so.
@@ -810,7 +856,7 @@ fn learned_voter_leave_one_batch_out() {
         a(3),
         a(0)
     );
-    println!("untuned rules + nb on fresh batches 1-4, by (rules weak below, min posterior):");
+    println!("untuned rules + nb on fresh batches 1-5, by (rules weak below, min posterior):");
     for (i, t) in grid_t.iter().enumerate() {
         let row: Vec<String> = grid_p
             .iter()
@@ -826,6 +872,131 @@ fn learned_voter_leave_one_batch_out() {
     }
 }
 
+/// Untuned rules per question: all ten scores in `Service::ALL` order.
+fn untuned_scores(file: &str) -> std::collections::HashMap<String, [f32; 10]> {
+    data_file(file)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let p: Vec<&str> = l.splitn(3, '\t').collect();
+            let mut v = [0f32; 10];
+            for (x, s) in v.iter_mut().zip(p[1].split(',')) {
+                *x = s.parse().unwrap_or(0.0);
+            }
+            (p[2].to_string(), v)
+        })
+        .collect()
+}
+
+/// Study of the voter's settings: leave-one-batch-out accuracy of the
+/// untuned rules combined with the vote, per feature set and per way of
+/// combining (takeover below a rules score, or rules score plus
+/// `lambda * ln(posterior)`), over all fresh batches and over batch 5 alone
+/// (whose untuned rules are the rules of today, tuned on batches 1-4).
+/// `cargo test --test triage learned_voter_settings -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn learned_voter_settings() {
+    use triage::learned::{self, Model, Params};
+    let rows: Vec<Vec<(Service, String)>> = BATCHES
+        .iter()
+        .map(|(f, _)| learned::parse_tsv(&data_file(f)))
+        .collect();
+    let dumps: Vec<_> = BATCHES.iter().map(|(_, d)| untuned_scores(d)).collect();
+    let base = Params::default();
+    let words = Params {
+        words: true,
+        word_pairs: true,
+        ..base
+    };
+    let settings: Vec<(&str, Params)> = vec![
+        ("chars 1-3 (shipped)", base),
+        (
+            "chars+words",
+            Params {
+                word_pairs: false,
+                ..words
+            },
+        ),
+        ("chars+words+pairs", words),
+        ("chars 1-2+words+pairs", Params { max_n: 2, ..words }),
+        ("chars, alpha 0.1", Params { alpha: 0.1, ..base }),
+        ("chars, alpha 1.0", Params { alpha: 1.0, ..base }),
+        (
+            "chars, temp 1.0",
+            Params {
+                temperature: 1.0,
+                ..base
+            },
+        ),
+    ];
+    let weak = [3.0f32, 3.6, 4.0, 4.5, 6.0, 100.0];
+    let lambdas = [0.5f32, 1.0, 2.0, 3.0, 5.0];
+    for (name, params) in settings {
+        // [all fresh, batch 5] x (nb alone, takeovers..., blends...)
+        let k = 1 + weak.len() + lambdas.len();
+        let mut ok = [vec![0usize; k], vec![0usize; k]];
+        let mut n = [0usize; 2];
+        for b in 1..BATCHES.len() {
+            let train: Vec<(Service, String)> = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != b)
+                .flat_map(|(_, r)| r.iter().cloned())
+                .collect();
+            let model = Model::train(&train, params);
+            for (gold, q) in &rows[b] {
+                let sc = dumps[b][q];
+                let (ri, rtop) =
+                    sc.iter().enumerate().fold(
+                        (0, f32::MIN),
+                        |a, (i, v)| if *v > a.1 { (i, *v) } else { a },
+                    );
+                let rules = Service::ALL[ri];
+                let v = model.vote(q);
+                let mut preds = vec![v.service];
+                for t in weak {
+                    let take = rules != Service::Emergency && rtop < t;
+                    preds.push(if take { v.service } else { rules });
+                }
+                for l in lambdas {
+                    let best = (0..10)
+                        .map(|i| (i, sc[i] + l * (v.probs[i].max(1e-4) as f32).ln()))
+                        .fold((0, f32::MIN), |a, x| if x.1 > a.1 { x } else { a });
+                    let blended = if rules == Service::Emergency && rtop >= 6.0 {
+                        rules
+                    } else {
+                        Service::ALL[best.0]
+                    };
+                    preds.push(blended);
+                }
+                for set in [0, 1] {
+                    if set == 1 && b != BATCHES.len() - 1 {
+                        continue;
+                    }
+                    n[set] += 1;
+                    for (j, p) in preds.iter().enumerate() {
+                        ok[set][j] += usize::from(p == gold);
+                    }
+                }
+            }
+        }
+        for set in [0, 1] {
+            let a: Vec<String> = ok[set]
+                .iter()
+                .map(|c| format!("{:.3}", *c as f64 / n[set] as f64))
+                .collect();
+            println!(
+                "{name:<24} {} nb {} | take<{weak:?} {} | blend{lambdas:?} {}",
+                if set == 0 { "fresh1-5" } else { "batch5  " },
+                a[0],
+                a[1..1 + weak.len()].join(" "),
+                a[1 + weak.len()..].join(" ")
+            );
+        }
+    }
+}
+
 /// The dev set is the final held-out set for the classifier (it is never
 /// trained on it); the rules were tuned on it, so their number is optimistic.
 /// `cargo test --test triage learned_voter_on_dev -- --nocapture`
@@ -837,7 +1008,7 @@ fn learned_voter_on_dev() {
     let dir = Directory::builtin();
     let mut ok = [0usize; 4];
     let mut taken = Vec::new();
-    let grid_t = [2.5f32, 3.0, 3.6, 4.5, 100.0];
+    let grid_t = [3.0f32, 3.6, 4.0, 4.5, 100.0];
     let mut grid = [0usize; 5];
     for c in &cases {
         let hits = hits_for(&c.question);
@@ -896,7 +1067,7 @@ fn learned_voter_on_dev() {
     assert!(ok[3] as f64 / n >= 0.85, "shipped dev accuracy below 0.85");
 }
 
-/// The classifier's training file is exactly our five hand-written batches.
+/// The classifier's training file is exactly our six hand-written batches.
 #[test]
 fn learned_voter_trains_on_our_batches_only() {
     let built_in = triage::learned::parse_tsv(triage::learned::BUILTIN_TSV);

@@ -375,6 +375,8 @@ const CHILD: &[&str] = &[
     "侄子",
     "侄女",
     "外甥",
+    // Hubei (Ezhou, Wuhan) speech: 伢, 小伢 = child.
+    "伢",
 ];
 
 const DANGER_NOW: &[&str] = &[
@@ -435,6 +437,17 @@ const DANGER_NOW: &[&str] = &[
     "敲门没人应",
     "有股味道",
     "好几天没出门",
+    // A grave injury happening now: call 120.
+    "大出血",
+    "血流不止",
+    "昏迷",
+    "不省人事",
+    "没有呼吸",
+    "没了呼吸",
+    "压着出不来",
+    "压在下面",
+    "满地的血",
+    "满身是血",
 ];
 
 /// The present moment.
@@ -489,6 +502,11 @@ const SUICIDE: &[&str] = &[
     "一起死",
     "同归于尽",
     "寻短见",
+    "一了百了",
+    "死了算了",
+    "了结自己",
+    "都了结了",
+    "活着太累",
 ];
 
 const DV: &[&str] = &[
@@ -617,6 +635,9 @@ const CHILD_ABUSE: &[&str] = &[
     "摸她",
     "摸孩子",
     "猥亵",
+    "打伢",
+    "打小孩",
+    "打娃",
 ];
 
 const FRAUD_NOW: &[&str] = &[
@@ -706,6 +727,10 @@ const CRIME: &[&str] = &[
     "打砸",
     "砸了摊",
     "诬告",
+    // Injury grades the police assess for a criminal case.
+    "轻伤",
+    "重伤",
+    "伤情鉴定",
 ];
 
 const MISSING: &[&str] = &["没回家", "找不到人了", "不见了", "失踪", "走失", "被拐"];
@@ -759,6 +784,8 @@ const HARM_WORDS: &[&str] = &[
     "骨折", "缝了", "流血", "被推", "推了", "撞到", "被打", "打了", "摔了", "受伤", "摔断", "摔伤",
     "推倒", "被打", "打伤", "咬", "烫伤", "欺负", "霸凌", "欺凌", "猥亵", "性侵", "失踪", "走失",
     "被骗", "卖烟", "卖酒", "烟酒", "摸她", "扎伤", "划伤", "割伤", "伤到", "碰伤",
+    // Minors let into internet cafes (Minors Protection Law art. 58).
+    "网吧",
 ];
 
 const CHILD_WORK: &[&str] = &["打工", "上班", "干活", "童工", "做工", "进厂"];
@@ -835,6 +862,8 @@ const HARDSHIP: &[&str] = &[
     "没有任何收入",
     "没有经济来源",
     "没有任何经济来源",
+    "哪请得起",
+    "哪里请得起",
 ];
 
 const MIGRANT: &[&str] = &[
@@ -1890,6 +1919,14 @@ const DEADLINE: &[&str] = &[
     "明天开庭",
     "马上开庭",
     "快开庭",
+    // A payment order (15 days to object) or a short time limit set by an authority.
+    "支付令",
+    "天之内",
+    "日之内",
+    "限期",
+    "就要到期",
+    "快到期",
+    "马上到期",
 ];
 
 const DECISION: &[&str] = &[
@@ -2381,7 +2418,7 @@ pub fn read(question: &str, year: i32) -> Facts {
                 &ft,
                 &[
                     "拖欠", "欠", "没发", "不发", "不给", "没给", "克扣", "扣了", "没结", "不结",
-                    "卷钱", "跑了",
+                    "卷钱", "跑了", "少发",
                 ],
                 &["工资", "工钱", "薪", "劳务费", "报酬"],
             )

@@ -4,7 +4,7 @@
 //! complaint, out_of_scope, injection, complex, deadline). The pipeline
 //! reasons (low_confidence, citation_removed, fallback_used) are added by `ask`.
 
-use super::facts::Facts;
+use super::facts::{Facts, Found};
 use super::{LegalAidHint, ReviewReason};
 
 /// Review reasons for a case, each with a short explanation.
@@ -35,7 +35,8 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
         .or(f.assaulted.filter(|_| f.domestic_violence.is_none()))
         .or(f
             .threat
-            .filter(|_| f.loan.is_some() || f.legal_text.contains("催收")));
+            .or(f.imminent)
+            .filter(|_| f.loan.is_some() || debt_collector(f)));
     if let Some(w) = criminal {
         out.push((
             Criminal,
@@ -61,7 +62,8 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
         .or(f.child_harmed)
         .or(f.paternity.filter(|_| child_present))
         .or(f.detained.filter(|_| f.minor_age.is_some()))
-        .or(safety.filter(|_| child_present));
+        .or(safety.filter(|_| child_present))
+        .or(minor_party(f));
     if let Some(w) = minor {
         out.push((Minor, format!("{}：涉及未成年人权益，需特别保护", q(w))));
     }
@@ -151,6 +153,29 @@ pub fn reasons(f: &Facts, aid: &LegalAidHint) -> Vec<(ReviewReason, String)> {
     out.sort_by_key(|(r, _)| *r);
     out.dedup_by_key(|(r, _)| *r);
     out
+}
+
+/// Someone collecting a debt by pressure (the threat is the collector's).
+fn debt_collector(f: &Facts) -> bool {
+    ["催收", "讨债", "要债", "催债", "追债"]
+        .iter()
+        .any(|w| f.legal_text.contains(w))
+}
+
+/// A person under 18 (a stated age) is a party to the matter itself: harmed,
+/// working, accused, liable or contracting. Family-law questions about a
+/// child (custody, support, visits, divorce) are routine and not flagged.
+fn minor_party(f: &Facts) -> Found {
+    let family = f.divorce.is_some()
+        || f.divorce_rule_q.is_some()
+        || f.support_arrears.is_some()
+        || f.visitation.is_some()
+        || ["抚养", "监护权", "探望", "离婚"]
+            .iter()
+            .any(|w| f.legal_text.contains(w));
+    f.minor_age
+        .filter(|_| !family && !f.rule_question)
+        .map(|_| "未满18周岁")
 }
 
 /// How many distinct kinds of trouble one question raises.
