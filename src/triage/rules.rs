@@ -100,6 +100,29 @@ const DEFENDANT: &[&str] = &[
     "传唤",
 ];
 
+/// A contract's agreement to arbitrate.
+const ARBITRATION_AGREEMENT: &[&str] = &[
+    "仲裁委员会",
+    "仲裁委",
+    "仲裁条款",
+    "约定仲裁",
+    "约定了仲裁",
+    "提交仲裁",
+];
+
+/// Mediation already tried without result.
+const MEDIATION_FAILED: &[&str] = &[
+    "调解不成",
+    "调解失败",
+    "调解没用",
+    "调解也没用",
+    "不认账",
+    "谈不拢",
+    "没谈成",
+    "调不好",
+    "调解了好几次",
+];
+
 /// Wanting custody changed after a divorce.
 const CUSTODY_CHANGE: &[&str] = &["要过来", "要回来", "争回来", "变更", "改成跟我", "改判"];
 
@@ -942,6 +965,35 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
         }
         s.add(Mediation, 1.5, "物业纠纷可调解");
         s.add(Administrative, 1.0, "可向住建部门投诉");
+    }
+
+    // Where a case already stands: an arbitration agreement in a contract
+    // takes it out of court (Arbitration Law art. 5); mediation tried and
+    // failed leaves the court.
+    let text = &f.legal_text;
+    if let Some(w) = ARBITRATION_AGREEMENT.iter().find(|w| text.contains(*w)) {
+        if !["不予受理", "不受理", "裁决"]
+            .iter()
+            .any(|x| text.contains(x))
+        {
+            s.add(
+                Arbitration,
+                6.0,
+                format!(
+                    "{}：合同约定了仲裁的，应向约定的仲裁委员会申请仲裁，法院不受理（仲裁法第5条）",
+                    q(w)
+                ),
+            );
+        }
+    }
+    if text.contains("调解") {
+        if let Some(w) = MEDIATION_FAILED.iter().find(|w| text.contains(*w)) {
+            s.add(
+                Litigation,
+                3.0,
+                format!("“调解”后{}：调解未成，可向人民法院起诉", q(w)),
+            );
+        }
     }
 
     // Question form and explicit wishes.
