@@ -5,7 +5,7 @@
 //! fall-back topic classes (`domains.toml`, staff-editable), the Legal Aid Law
 //! eligibility hints, the referral directory (TOML), and the learned voter
 //! (`learned.rs`, naive Bayes trained on `corpus/triage/examples.tsv`) that
-//! picks the primary service where no specific rule scored.
+//! picks the primary service where no rule scored strongly (below 4).
 //! Deterministic and fast; works with or without the LLM.
 
 use serde::{Deserialize, Serialize};
