@@ -142,8 +142,10 @@ pub struct ModelArgs {
     /// CPU threads for generation (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Use ~230 MiB less memory for ~30% slower prompt processing (the
-    /// model's Q6_K matrices are not repacked for prompts).
+    /// On CPUs without AVX-512 VNNI: use ~230 MiB less memory for ~30%
+    /// slower prompt processing (Q6_K matrices are not repacked for
+    /// prompts). With AVX-512 VNNI no weight is repacked and this changes
+    /// nothing.
     #[arg(long, env = "LAWBRAIN_LOW_MEMORY")]
     pub low_memory: bool,
     /// Seconds before generation stops and the fallback answer is used.

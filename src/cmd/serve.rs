@@ -38,9 +38,10 @@ fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
 }
 
 /// In the background, run the fixed system prompt through the model once:
-/// candle repacks the weights on the first prompt and the system prompt's
-/// keys and values stay cached, so the first citizen does not wait for
-/// either. A request that arrives meanwhile queues behind it.
+/// its keys and values stay cached (and, on CPUs without AVX-512 VNNI,
+/// candle repacks the weights on this first prompt), so the first citizen
+/// does not wait for either. A request that arrives meanwhile queues behind
+/// it.
 fn warm_up(engine: Arc<lawbrain::llm::CandleEngine>) {
     std::thread::spawn(move || {
         let t0 = Instant::now();
@@ -59,7 +60,7 @@ fn warm_up(engine: Arc<lawbrain::llm::CandleEngine>) {
         match engine.generate(&msgs, &params, &mut |_| true) {
             Ok(_) => tracing::info!(
                 ms = t0.elapsed().as_millis() as u64,
-                "model warmed up (weights repacked, system prompt cached)"
+                "model warmed up (system prompt cached)"
             ),
             Err(e) => tracing::warn!(error = %e, "model warm-up failed"),
         }

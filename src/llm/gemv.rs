@@ -19,6 +19,8 @@ use candle_core::quantized::k_quants::{
 };
 use candle_core::quantized::{GgmlDType, QTensor};
 
+use super::tiles;
+
 /// One weight matrix viewed as rows of quantized blocks.
 enum Rows<'a> {
     Q4K(&'a [BlockQ4K]),
@@ -80,7 +82,28 @@ struct Dst {
 /// # Safety
 /// No other thread may touch columns `rows` of `dst` meanwhile, and `dst`
 /// must be live.
-unsafe fn dot_rows(w: &Rows, k: usize, x: &Lhs, rows: std::ops::Range<usize>, dst: &Dst) {
+unsafe fn dot_rows(
+    w: &Rows,
+    k: usize,
+    x: &Lhs,
+    tiled: Option<&tiles::Acts>,
+    rows: std::ops::Range<usize>,
+    dst: &Dst,
+) {
+    // Several activation rows and a whole 16-row group: the tile kernels.
+    if let (Some(acts), true) = (tiled, rows.len() == tiles::ROWS) {
+        let w = match w {
+            Rows::Q4K(b) => Some(tiles::Weights::Q4K(b)),
+            Rows::Q6K(b) => Some(tiles::Weights::Q6K(b)),
+            _ => None,
+        };
+        if let Some(w) = w {
+            // SAFETY: `tiled` is only built when the CPU has the features;
+            // the rest is forwarded from the caller.
+            unsafe { tiles::rows16(&w, k, acts, rows.start, dst.ptr, dst.n) };
+            return;
+        }
+    }
     unsafe fn run<T: GgmlType>(
         blocks: &[T],
         k: usize,
@@ -124,8 +147,29 @@ unsafe fn dot_rows(w: &Rows, k: usize, x: &Lhs, rows: std::ops::Range<usize>, ds
     }
 }
 
+/// The `m` rows of `x` (each `k` long) quantized to blocks of `T`, rows
+/// shared out over the thread pool when there are several.
+fn quantize<T: GgmlType + Clone>(x: &[f32], m: usize, k: usize) -> Vec<T> {
+    let kb = k / T::BLCK_SIZE;
+    let mut out = vec![T::zeros(); m * kb];
+    if m == 1 {
+        T::from_float(x, &mut out);
+        return out;
+    }
+    let ptr = out.as_mut_ptr() as usize;
+    candle_core::utils::barrier_pool().execute_chunked(m, |rows| {
+        for r in rows {
+            // SAFETY: each row index is handed to exactly one worker, so the
+            // row's `kb` blocks are written by it alone while `out` lives.
+            let dst = unsafe { std::slice::from_raw_parts_mut((ptr as *mut T).add(r * kb), kb) };
+            T::from_float(&x[r * k..(r + 1) * k], dst);
+        }
+    });
+    out
+}
+
 /// Weight rows handed to a worker at a time.
-const UNIT: usize = 16;
+const UNIT: usize = tiles::ROWS;
 
 /// `x · Wᵀ` for each `W` in `ws` (all `[n_i, k]`; `x` is `m` rows of length
 /// `k`, row-major); each result is `m × n_i`, row-major. `None` when a matrix
@@ -149,19 +193,13 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
         if !k.is_multiple_of(BlockQ8K::BLCK_SIZE) {
             return None;
         }
-        let kb = k / BlockQ8K::BLCK_SIZE;
-        lhs.q8k = vec![BlockQ8K::zeros(); m * kb];
-        for (xr, yr) in x.chunks(k).zip(lhs.q8k.chunks_mut(kb)) {
-            BlockQ8K::from_float(xr, yr);
-        }
+        lhs.q8k = quantize(x, m, k);
     }
     if needs_q8_0 {
-        let kb = k / BlockQ8_0::BLCK_SIZE;
-        lhs.q8_0 = vec![BlockQ8_0::zeros(); m * kb];
-        for (xr, yr) in x.chunks(k).zip(lhs.q8_0.chunks_mut(kb)) {
-            BlockQ8_0::from_float(xr, yr);
-        }
+        lhs.q8_0 = quantize(x, m, k);
     }
+    // Prompts (several rows) on Q4_K/Q6_K: 16-row tiles built on the fly.
+    let tiled = (m > 1 && needs_q8k && tiles::available()).then(|| tiles::Acts::new(&lhs.q8k, m));
     let mut outs: Vec<Vec<f32>> = mats.iter().map(|(_, n, _)| vec![0f32; m * n]).collect();
     // Work units: (matrix, first weight row) in steps of UNIT rows, over all matrices.
     let mut units: Vec<(usize, usize)> = Vec::new();
@@ -179,7 +217,7 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
             };
             // SAFETY: each unit owns columns [r, r + UNIT) of output `i`, which no
             // other unit touches, and `outs` outlives the parallel region.
-            unsafe { dot_rows(w, k, &lhs, r..(r + UNIT).min(*n), &dst) };
+            unsafe { dot_rows(w, k, &lhs, tiled.as_ref(), r..(r + UNIT).min(*n), &dst) };
         }
     });
     Some(outs)
@@ -227,7 +265,46 @@ mod tests {
             let x3: Vec<f32> = x.iter().chain(&x).chain(&x).copied().collect();
             let got3 = matmul(&[&*q], &x3, 3).expect("supported type");
             for row in got3[0].chunks(n) {
-                assert_eq!(row, &got[0][..]);
+                for (g, w) in row.iter().zip(&got[0]) {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                        "{dt:?}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Prompt-sized products (several 16-row tiles, a row count that is not
+    /// a multiple of the kernel's step, a ragged last row group) agree with
+    /// one-row products on every row.
+    #[test]
+    fn many_rows_match_one_row_at_a_time() {
+        let dev = Device::Cpu;
+        let (n, k, m) = (56, 1024, 11);
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 7919 % 1013) as f32 / 506.0) - 1.0)
+            .collect();
+        let x: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 31 % 97) as f32 / 48.0) - 1.0 + (i / k) as f32 * 0.1)
+            .collect();
+        let wt = Tensor::from_vec(w, (n, k), &dev).expect("w");
+        for dt in [
+            GgmlDType::Q4K,
+            GgmlDType::Q6K,
+            GgmlDType::Q5K,
+            GgmlDType::Q8_0,
+        ] {
+            let q = QTensor::quantize(&wt, dt).expect("quantize");
+            let all = matmul(&[&q], &x, m).expect("supported type");
+            for (a, row) in all[0].chunks(n).enumerate() {
+                let one = matmul(&[&q], &x[a * k..(a + 1) * k], 1).expect("supported type");
+                for (j, (g, w)) in row.iter().zip(&one[0]).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                        "{dt:?} row {a} col {j}: {g} vs {w}"
+                    );
+                }
             }
         }
     }

@@ -14,6 +14,7 @@ mod gemv;
 mod qwen2;
 mod sampling;
 pub mod template;
+mod tiles;
 mod tokens;
 
 pub use engine::{CandleEngine, EngineOptions};

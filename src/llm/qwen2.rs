@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_transformers::quantized_nn::RmsNorm;
 
@@ -77,8 +77,11 @@ impl QLinear {
         let t = Arc::new(t);
         Ok(QLinear {
             mm: QMatMul::from_arc(t.clone())?,
-            compact_prefill: memory == Memory::Low
-                && t.dtype() == candle_core::quantized::GgmlDType::Q6K,
+            compact_prefill: match t.dtype() {
+                GgmlDType::Q4K => super::tiles::available(),
+                GgmlDType::Q6K => super::tiles::available() || memory == Memory::Low,
+                _ => false,
+            },
             t,
             bias: None,
         })
@@ -131,13 +134,16 @@ fn multi_forward(ls: &[&QLinear], x: &Tensor) -> Result<Vec<Tensor>> {
         .collect()
 }
 
-/// How prompts (several tokens at once) trade memory for speed. One-token
-/// decode steps always multiply on the compact GGUF blocks.
+/// How prompts (several tokens at once) trade memory for speed on CPUs
+/// without AVX-512 VNNI. With it, prompts multiply on the compact GGUF
+/// blocks through 16-row tiles built on the fly (`tiles.rs`), as fast as
+/// candle's stored tiles without storing any weight twice, and this setting
+/// changes nothing. One-token decode steps always use the compact blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Memory {
     /// candle repacks every Q4_K and Q6_K matrix into wider tiles on the first
-    /// prompt and keeps them beside the compact ones: prompts ~45% faster
-    /// than `Low`, ~230 MiB more resident memory (1.5B model).
+    /// prompt and keeps them beside the compact ones: faster prompts, a few
+    /// hundred MiB more resident memory.
     #[default]
     Fast,
     /// Only Q4_K is repacked; Q6_K prompts run on the compact blocks.
