@@ -761,17 +761,22 @@ fn combine(
     }
 }
 
+/// Each fresh batch's labelled questions, in `BATCHES` order.
+fn batch_rows() -> Vec<Vec<(Service, String)>> {
+    BATCHES
+        .iter()
+        .map(|(f, _)| triage::learned::parse_tsv(&data_file(f)))
+        .collect()
+}
+
 /// Leave-one-batch-out: train on the other batches, score the one left out; rules as they
 /// were before tuning on it (fair), rules now (tuned on it: optimistic), the
 /// classifier alone, and both combinations.
 /// `cargo test --test triage learned_voter_leave_one_batch_out -- --nocapture`
 #[test]
 fn learned_voter_leave_one_batch_out() {
-    use triage::learned::{self, Model, Params, MIN_PROB, RULES_WEAK_BELOW};
-    let rows: Vec<Vec<(Service, String)>> = BATCHES
-        .iter()
-        .map(|(f, _)| learned::parse_tsv(&data_file(f)))
-        .collect();
+    use triage::learned::{Model, Params, MIN_PROB, RULES_WEAK_BELOW};
+    let rows = batch_rows();
     // Grid: (weak_below, min_p) -> correct over the fresh batches.
     let grid_t = [2.0f32, 3.0, 3.6, 4.0, 4.5, 100.0];
     let grid_p = [0.0f64, 0.4, 0.5, 0.6, 0.7, 0.8];
@@ -897,11 +902,8 @@ fn untuned_scores(file: &str) -> std::collections::HashMap<String, [f32; 10]> {
 #[test]
 #[ignore]
 fn learned_voter_settings() {
-    use triage::learned::{self, Model, Params};
-    let rows: Vec<Vec<(Service, String)>> = BATCHES
-        .iter()
-        .map(|(f, _)| learned::parse_tsv(&data_file(f)))
-        .collect();
+    use triage::learned::{Model, Params};
+    let rows = batch_rows();
     let dumps: Vec<_> = BATCHES.iter().map(|(_, d)| untuned_scores(d)).collect();
     let base = Params::default();
     let words = Params {
