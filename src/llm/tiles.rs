@@ -60,7 +60,11 @@ const _: () = assert!(
 
 /// View candle blocks through their mirror.
 fn view<A, B>(s: &[A]) -> &[B] {
-    debug_assert_eq!(std::mem::size_of::<A>(), std::mem::size_of::<B>());
+    assert!(
+        std::mem::size_of::<A>() == std::mem::size_of::<B>()
+            && std::mem::align_of::<B>() <= std::mem::align_of::<A>(),
+        "tiles::view between unlike block types"
+    );
     // SAFETY: only called with the pairs asserted above: same size, `B`'s
     // alignment no stricter, both `#[repr(C)]` plain old data.
     unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<B>(), s.len()) }
@@ -232,6 +236,9 @@ pub(super) unsafe fn rows16(
     n: usize,
 ) {
     let kb = k / QK;
+    if acts.m == 0 || kb == 0 {
+        return;
+    }
     TILES.with(|cell| {
         let mut tiles = cell.borrow_mut();
         tiles.resize(kb, Tile::ZERO);
