@@ -366,6 +366,37 @@ fn out_of_scope_and_emergencies() {
     );
 }
 
+/// A case routed to the emergency services always goes to a person, even
+/// when no specific danger word was recognised; being held against one's
+/// will is a danger now; a child hurt by corporal punishment is a minor's
+/// case for review.
+#[test]
+fn emergencies_are_always_reviewed() {
+    for q in [
+        "有人在我店门口打架，有个人倒在地上不动了",
+        "我被人关在一个屋子里不让走，手机快没电了",
+        "他们把我关起来了，说不给钱就不放人",
+    ] {
+        let tr = t(q);
+        assert_eq!(tr.primary_service, Service::Emergency, "{q}");
+        assert!(tr.needs_review, "{q}");
+        assert!(
+            tr.review_reasons.contains(&ReviewReason::Safety),
+            "{q}: {:?}",
+            tr.review_reasons
+        );
+    }
+    // Not every "won't let me go" is a confinement.
+    let tr = t("老板不让我走，说辞职要赔三个月工资");
+    assert_ne!(tr.primary_service, Service::Emergency);
+    let tr = t("我儿子在学校被老师体罚，脸都打肿了，他才九岁");
+    assert!(
+        tr.review_reasons.contains(&ReviewReason::Minor),
+        "{:?}",
+        tr.review_reasons
+    );
+}
+
 /// Review cues stated in general terms (batch-5 lessons), on new wordings.
 #[test]
 fn general_review_cues() {

@@ -233,7 +233,7 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
     let f = facts::read(question, year);
     let scores = rules::score(&f, hits);
     let (legal_aid, aid_why) = legal_aid::assess(&f);
-    let review = review::reasons(&f, &legal_aid);
+    let mut review = review::reasons(&f, &legal_aid);
 
     let ranked = scores.ranked();
     let rules_best = ranked
@@ -247,6 +247,13 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
             learned::takes_over(rules_best, v, learned::RULES_WEAK_BELOW, learned::MIN_PROB)
         });
     let primary_service = vote.as_ref().map_or(rules_best.0, |v| v.service);
+    // Whatever sent a case to the emergency services, a person follows it up.
+    if primary_service == Service::Emergency && review.is_empty() {
+        review.push((
+            ReviewReason::Safety,
+            "转入紧急处置：人身安全可能正受威胁，需工作人员立即跟进".to_string(),
+        ));
+    }
     let mut services: Vec<Service> = std::iter::once(primary_service)
         .chain(
             ranked
