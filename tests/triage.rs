@@ -1119,3 +1119,20 @@ fn learned_voter_trains_on_our_batches_only() {
         "a dev question in training data"
     );
 }
+
+/// "过期" of goods on a shelf is not a time limit at law; of a debt it is.
+#[test]
+fn expired_goods_are_not_a_deadline() {
+    let tr = t("买的奶粉过期了，超市不给退，我该找哪里投诉");
+    assert!(
+        !tr.review_reasons.contains(&ReviewReason::Deadline),
+        "{:?}",
+        tr.review_reasons
+    );
+    let tr = t("欠条上的钱过期了还能要吗，都五年了");
+    assert!(
+        tr.review_reasons.contains(&ReviewReason::Deadline),
+        "{:?}",
+        tr.review_reasons
+    );
+}

@@ -1909,6 +1909,23 @@ const ONLINE_CONTENT: &[&str] = &["视频", "网页", "聊天记录", "微信", 
 
 const MAKE_WILL: &[&str] = &["立个遗嘱", "立遗嘱", "写遗嘱", "做遗嘱", "立一份遗嘱"];
 
+/// Things that expire on a shelf, not at law.
+const EXPIRED_GOODS: &[&str] = &[
+    "买的",
+    "奶粉",
+    "食品",
+    "食物",
+    "药品",
+    "商品",
+    "超市",
+    "保质期",
+    "饮料",
+    "零食",
+    "蛋糕",
+    "过期药",
+    "过期食品",
+];
+
 const DEADLINE: &[&str] = &[
     "时效",
     "来得及",
@@ -2729,7 +2746,8 @@ pub fn read(question: &str, year: i32) -> Facts {
     }
 
     // Time.
-    f.deadline_words = has(&t, DEADLINE);
+    // "过期" of goods (expired food or medicine) is not a time limit.
+    f.deadline_words = has(&t, DEADLINE).filter(|w| !(w.contains("过期") && t.any(EXPIRED_GOODS)));
     f.decision_received = if t.any(&["收到", "拿到", "下来了", "送达", "送到", "刚到", "到的"])
     {
         has(&t, DECISION)
