@@ -70,13 +70,16 @@ fn view<A, B>(s: &[A]) -> &[B] {
     unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<B>(), s.len()) }
 }
 
-/// Whether this CPU has the instructions these kernels use.
+/// Whether this CPU has the instructions these kernels use (and
+/// `LAWBRAIN_NO_TILES` is unset: it sends prompts through candle's own
+/// repacked path, for side-by-side measurements).
 pub(super) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         *OK.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx512f")
+            std::env::var_os("LAWBRAIN_NO_TILES").is_none()
+                && std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512bw")
                 && std::arch::is_x86_feature_detected!("avx512vnni")
         })
