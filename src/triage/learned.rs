@@ -193,9 +193,36 @@ fn words_of(text: &str) -> Vec<(usize, String, usize)> {
         .collect()
 }
 
-/// The text the classifier reads: what the rules call the factual text.
+/// Phrases of asking, not of the matter ("顺便问下", "请问", "怎么办"): they
+/// say nothing about which service fits, yet a rare one (the filler around
+/// an injection attempt) can tie a question to one labelled case.
+const FILLER: &[&str] = &[
+    "顺便问一下",
+    "顺便问下",
+    "顺便问问",
+    "想问一下",
+    "想问下",
+    "我想问",
+    "问一下",
+    "请问",
+    "咨询一下",
+    "你好",
+    "您好",
+    "怎么办",
+    "么办",
+];
+
+/// The text the classifier reads: what the rules call the factual text,
+/// without the phrases of asking.
 pub fn text_of(question: &str) -> String {
-    super::facts::factual_of(question)
+    without_filler(&super::facts::factual_of(question))
+}
+
+/// `factual` (the rules' factual text) as the classifier reads it.
+pub fn without_filler(factual: &str) -> String {
+    FILLER
+        .iter()
+        .fold(factual.to_string(), |t, f| t.replace(f, "，"))
 }
 
 /// Rows of a triage TSV (`primary<TAB>reasons<TAB>question`); comments and

@@ -242,7 +242,7 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
         .unwrap_or((Service::Consultation, 0.0));
     // Where the rules are weak, the learned voter decides.
     let vote = (rules_best.1 < learned::RULES_WEAK_BELOW)
-        .then(|| learned::Model::builtin().vote_text(&f.factual_text))
+        .then(|| learned::Model::builtin().vote_text(&learned::without_filler(&f.factual_text)))
         .filter(|v| {
             learned::takes_over(rules_best, v, learned::RULES_WEAK_BELOW, learned::MIN_PROB)
         });
