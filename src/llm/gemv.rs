@@ -228,6 +228,17 @@ mod tests {
     use super::*;
     use candle_core::{Device, Tensor};
 
+    /// Every `got[j]` within `rel` (relative, absolute below 1) of `want[j]`.
+    fn assert_close(got: &[f32], want: &[f32], rel: f32, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (j, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= rel * w.abs().max(1.0),
+                "{what} col {j}: {g} vs {w}"
+            );
+        }
+    }
+
     /// The compact-block path agrees with candle's own matmul.
     #[test]
     fn matches_candle_matmul() {
@@ -255,22 +266,12 @@ mod tests {
                 .expect("candle matmul");
             let got = matmul(&[&*q, &*q], &x, 1).expect("supported type");
             assert_eq!(got.len(), 2);
-            for (g, w) in got[1].iter().zip(&want) {
-                assert!(
-                    (g - w).abs() <= 1e-3 * w.abs().max(1.0),
-                    "{dt:?}: {g} vs {w}"
-                );
-            }
+            assert_close(&got[1], &want, 1e-3, &format!("{dt:?}"));
             // Three rows at once give each row's own product.
             let x3: Vec<f32> = x.iter().chain(&x).chain(&x).copied().collect();
             let got3 = matmul(&[&*q], &x3, 3).expect("supported type");
             for row in got3[0].chunks(n) {
-                for (g, w) in row.iter().zip(&got[0]) {
-                    assert!(
-                        (g - w).abs() <= 1e-4 * w.abs().max(1.0),
-                        "{dt:?}: {g} vs {w}"
-                    );
-                }
+                assert_close(row, &got[0], 1e-4, &format!("{dt:?}"));
             }
         }
     }
@@ -299,12 +300,7 @@ mod tests {
             let all = matmul(&[&q], &x, m).expect("supported type");
             for (a, row) in all[0].chunks(n).enumerate() {
                 let one = matmul(&[&q], &x[a * k..(a + 1) * k], 1).expect("supported type");
-                for (j, (g, w)) in row.iter().zip(&one[0]).enumerate() {
-                    assert!(
-                        (g - w).abs() <= 1e-4 * w.abs().max(1.0),
-                        "{dt:?} row {a} col {j}: {g} vs {w}"
-                    );
-                }
+                assert_close(row, &one[0], 1e-4, &format!("{dt:?} row {a}"));
             }
         }
     }
