@@ -53,6 +53,10 @@ pub struct DataArgs {
     /// Search index directory.
     #[arg(long, env = "LAWBRAIN_INDEX", global = true)]
     pub index: Option<PathBuf>,
+    /// Lexical retrieval only: do not load the dense encoder (nor build its
+    /// index). By default retrieval is hybrid when the encoder is set up.
+    #[arg(long, env = "LAWBRAIN_LEXICAL", global = true)]
+    pub lexical: bool,
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +310,25 @@ pub enum EvalAction {
     Compare { old: PathBuf, new: PathBuf },
     /// Run a LawBench task (1-1, 3-2, 3-8).
     Lawbench(LawbenchArgs),
+    /// Cross-validate hybrid retrieval on questions with gold articles
+    /// (e.g. the STARD training split): fusion tuned on the other folds,
+    /// every figure from held-out folds.
+    RetrievalCv(RetrievalCvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetrievalCvArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// JSONL with `id`, `question` and `articles` ([{law, article}]).
+    #[arg(long)]
+    pub cases: PathBuf,
+    /// Number of folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +374,15 @@ pub enum BenchWhat {
         /// Repeat the query set this many times.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+    },
+    /// Dense encoder: load time, passage embedding speed (articles/s,
+    /// tokens/s) on a sample of the corpus, query embedding latency.
+    Embed {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Articles to embed.
+        #[arg(long, default_value_t = 400)]
+        articles: usize,
     },
     /// Load time, prompt and generation tokens/s, TTFT, peak RSS.
     Llm {

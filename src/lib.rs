@@ -22,6 +22,7 @@ pub mod bench;
 pub mod cite;
 pub mod config;
 pub mod corpus;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod llm;

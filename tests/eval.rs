@@ -22,6 +22,7 @@ fn hit(law: &str, article: u32) -> Hit {
         score: 1.0,
         level: "法律".to_string(),
         status: "现行有效".to_string(),
+        dense: None,
     }
 }
 

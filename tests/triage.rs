@@ -446,6 +446,7 @@ fn retrieved_laws_are_a_signal() {
         score: 1.0,
         level: "法律".to_string(),
         status: "现行有效".to_string(),
+        dense: None,
     };
     let q = "这个事情该去哪里办？";
     let none = t(q);

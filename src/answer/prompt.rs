@@ -169,6 +169,7 @@ mod tests {
             score: 1.0,
             level: "law".into(),
             status: "valid".into(),
+            dense: None,
         }
     }
 

@@ -171,6 +171,7 @@ mod tests {
             score: 1.0,
             level: "law".into(),
             status: "valid".into(),
+            dense: None,
         }];
         let v = apply(text, &found, &hits);
         assert!(!v.text.contains("第999条"));
@@ -194,6 +195,7 @@ mod tests {
             score: 1.0,
             level: "law".into(),
             status: "valid".into(),
+            dense: None,
         }
     }
 

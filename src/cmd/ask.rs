@@ -76,6 +76,7 @@ fn open_searcher(data: &DataArgs) -> anyhow::Result<(lawbrain::config::Paths, Se
     lawbrain::search::ensure_index(&paths, None, &mut lawbrain::assets::NoProgress)
         .context("preparing the search index")?;
     let s = Searcher::open(&paths.index).context("opening the search index")?;
+    super::attach_dense(&s, data)?;
     Ok((paths, s))
 }
 
@@ -224,6 +225,7 @@ fn bench_hits(data: &DataArgs) -> anyhow::Result<Vec<Hit>> {
             score: 0.0,
             level: "law".into(),
             status: "valid".into(),
+            dense: None,
         });
     }
     Ok(hits)

@@ -25,6 +25,11 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         manifest.as_of,
         manifest.build_ms as f64 / 1000.0
     ));
+    // The dense index of the new build (vectors come from the cache's
+    // vector store; only passages it has never seen are embedded).
+    let searcher = Searcher::open(&paths.index)?;
+    super::attach_dense(&searcher, &a.data)?;
+    let manifest = search::read_manifest(&paths.index)?;
     println!("{}", serde_json::to_string_pretty(&manifest)?);
     Ok(())
 }

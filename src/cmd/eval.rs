@@ -16,12 +16,13 @@ use lawbrain::search::Searcher;
 use lawbrain::triage::Directory;
 
 use super::Bar;
-use crate::cli::{EvalAction, EvalArgs, EvalRunArgs, LawbenchArgs, ModelArgs};
+use crate::cli::{EvalAction, EvalArgs, EvalRunArgs, LawbenchArgs, ModelArgs, RetrievalCvArgs};
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     match a.action {
         Some(EvalAction::Compare { old, new }) => compare_runs(&old, &new),
         Some(EvalAction::Lawbench(l)) => run_lawbench(l),
+        Some(EvalAction::RetrievalCv(r)) => retrieval_cv(r),
         None => run_eval(a.run),
     }
 }
@@ -48,12 +49,12 @@ fn open_brain(
 }
 
 /// Build the index when it is missing or stale, then open it.
-fn open_searcher(paths: &Paths) -> anyhow::Result<Arc<Searcher>> {
+fn open_searcher(paths: &Paths, data: &crate::cli::DataArgs) -> anyhow::Result<Arc<Searcher>> {
     lawbrain::search::ensure_index(paths, None, &mut Bar::new())
         .context("preparing the search index")?;
-    Ok(Arc::new(
-        Searcher::open(&paths.index).context("opening the search index")?,
-    ))
+    let s = Searcher::open(&paths.index).context("opening the search index")?;
+    super::attach_dense(&s, data)?;
+    Ok(Arc::new(s))
 }
 
 fn now() -> String {
@@ -67,7 +68,7 @@ fn run_eval(a: EvalRunArgs) -> anyhow::Result<()> {
         cases.truncate(n);
     }
     let paths = super::paths(&a.data);
-    let searcher = open_searcher(&paths)?;
+    let searcher = open_searcher(&paths, &a.data)?;
     let directory = Directory::builtin();
     let mode = if a.no_llm { "no-llm" } else { "llm" };
     let checkpoint = match &a.report {
@@ -181,7 +182,7 @@ fn run_lawbench(a: LawbenchArgs) -> anyhow::Result<()> {
         items.truncate(n);
     }
     let paths = super::paths(&a.data);
-    let searcher = open_searcher(&paths)?;
+    let searcher = open_searcher(&paths, &a.data)?;
     let dir = a.file.parent().map(Path::to_path_buf).unwrap_or_default();
     let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
 
@@ -253,5 +254,24 @@ fn run_lawbench(a: LawbenchArgs) -> anyhow::Result<()> {
         Vec::new()
     };
     print!("{}", lawbench::render_table(&score, &published, label));
+    Ok(())
+}
+
+fn retrieval_cv(a: RetrievalCvArgs) -> anyhow::Result<()> {
+    let paths = super::paths(&a.data);
+    let searcher = open_searcher(&paths, &a.data)?;
+    let queries = lawbrain::eval::retrieval_cv::load(&a.cases)?;
+    let report = lawbrain::eval::retrieval_cv::cross_validate(
+        &searcher,
+        &queries,
+        a.folds,
+        &mut Bar::new(),
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+        println!("retrieval mode: {}", searcher.mode().as_str());
+    }
     Ok(())
 }

@@ -35,6 +35,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 cases,
                 rounds,
             } => search::bench(data, cases, rounds),
+            BenchWhat::Embed { data, articles } => search::bench_embed(data, articles),
             BenchWhat::Llm {
                 data,
                 model,
@@ -60,4 +61,40 @@ pub fn paths(data: &DataArgs) -> Paths {
         p.index = i.clone();
     }
     p
+}
+
+/// Attach dense retrieval to `searcher` unless `--lexical`: load the encoder
+/// and this build's dense index, embedding the articles first when needed
+/// (a progress bar shows it; the vectors are kept in the cache, so this is
+/// slow once per machine). Without the encoder files, say how to get them
+/// and go on lexically.
+pub fn attach_dense(searcher: &lawbrain::search::Searcher, data: &DataArgs) -> anyhow::Result<()> {
+    attach_dense_if(searcher, data, true)
+}
+
+/// [`attach_dense`]; with `build` false, only when the build already has a
+/// dense index on disk (commands that must answer at once).
+pub fn attach_dense_if(
+    searcher: &lawbrain::search::Searcher,
+    data: &DataArgs,
+    build: bool,
+) -> anyhow::Result<()> {
+    if data.lexical {
+        return Ok(());
+    }
+    let p = paths(data);
+    let encoder = match lawbrain::embed::Encoder::from_cache(&p.cache) {
+        Ok(e) => std::sync::Arc::new(e),
+        Err(e) => {
+            tracing::warn!("dense retrieval off, searching lexically: {e}");
+            return Ok(());
+        }
+    };
+    if !build && !searcher.has_dense_on_disk(&encoder) {
+        tracing::info!("no dense index yet (run `lawbrain index`); searching lexically");
+        return Ok(());
+    }
+    let mut bar = Bar::new();
+    searcher.attach_dense(encoder, &p.cache, &mut bar)?;
+    Ok(())
 }

@@ -15,7 +15,9 @@ fn open(data: &DataArgs) -> anyhow::Result<Searcher> {
     let p = paths(data);
     let mut bar = Bar::new();
     search::ensure_index(&p, None, &mut bar)?;
-    Ok(Searcher::open(&p.index)?)
+    let s = Searcher::open(&p.index)?;
+    super::attach_dense(&s, data)?;
+    Ok(s)
 }
 
 pub fn search(a: SearchArgs) -> anyhow::Result<()> {
@@ -82,9 +84,17 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
         }
     };
     let _ = manifest;
+    let rss_before = lawbrain::bench::peak_rss_mib();
     let t = Instant::now();
     let s = Searcher::open(&p.index)?;
     println!("index open: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let t = Instant::now();
+    super::attach_dense_if(&s, &data, true)?;
+    println!(
+        "dense attach: {:.0} ms; retrieval mode: {}",
+        t.elapsed().as_secs_f64() * 1000.0,
+        s.mode().as_str()
+    );
 
     let questions: Vec<String> = match &cases {
         Some(path) => {
@@ -129,9 +139,11 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
         lawbrain::bench::percentile(&ms, 95.0),
         lawbrain::bench::percentile(&ms, 99.0)
     );
-    match lawbrain::bench::peak_rss_mib() {
-        Some(m) => println!("peak RSS: {m:.0} MiB"),
-        None => println!("peak RSS: unknown"),
+    match (rss_before, lawbrain::bench::peak_rss_mib()) {
+        (Some(b), Some(m)) => {
+            println!("peak RSS: {m:.0} MiB (before opening the index: {b:.0} MiB)")
+        }
+        _ => println!("peak RSS: unknown"),
     }
     Ok(())
 }
@@ -149,3 +161,67 @@ const DEFAULT_QUERIES: &[&str] = &[
     "劳动合同法82条",
     "父亲去世没有遗嘱房子怎么分",
 ];
+
+/// `lawbrain bench embed`: what the dense index costs to build and to query.
+pub fn bench_embed(data: DataArgs, articles: usize) -> anyhow::Result<()> {
+    use lawbrain::embed::{Encoder, Kind};
+    let p = paths(&data);
+    let t = Instant::now();
+    let enc = Encoder::from_cache(&p.cache)?;
+    println!("encoder load: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let mut bar = Bar::new();
+    search::ensure_index(&p, None, &mut bar)?;
+    let s = Searcher::open(&p.index)?;
+    let corpus = s.corpus();
+    // An even sample across the corpus (laws differ in article length).
+    let step = (corpus.articles.len() / articles.max(1)).max(1);
+    let texts: Vec<String> = corpus
+        .articles
+        .iter()
+        .step_by(step)
+        .take(articles)
+        .map(search::dense::passage_text)
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let tokens: usize = refs
+        .iter()
+        .map(|t| enc.tokens(t, Kind::Passage).map(|v| v.len()).unwrap_or(0))
+        .sum();
+    let t = Instant::now();
+    enc.embed(&refs, Kind::Passage, &mut bar)?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "passages: {} articles, {} tokens in {:.1} s: {:.1} articles/s, {:.0} tokens/s; \
+         the whole corpus ({} articles) would take ~{:.0} min",
+        refs.len(),
+        tokens,
+        secs,
+        refs.len() as f64 / secs,
+        tokens as f64 / secs,
+        corpus.articles.len(),
+        corpus.articles.len() as f64 / (refs.len() as f64 / secs) / 60.0
+    );
+    let queries = [
+        "老板拖欠工资怎么办",
+        "离婚后孩子抚养费一个月给多少",
+        "邻居家的狗咬伤了我的孩子，医药费谁出",
+        "网购的东西有质量问题商家不给退",
+        "我想申请法律援助需要什么条件",
+    ];
+    let mut ms = Vec::new();
+    for _ in 0..6 {
+        for q in queries {
+            let t = Instant::now();
+            enc.embed_query(q)?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "query embedding: p50 {:.1} ms, p99 {:.1} ms ({} queries)",
+        ms[ms.len() / 2],
+        ms[ms.len() * 99 / 100],
+        ms.len()
+    );
+    Ok(())
+}

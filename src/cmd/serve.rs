@@ -84,10 +84,22 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "could not fetch the model; answers will be extractive");
             }
         }
+        if !a.data.lexical {
+            for id in [
+                lawbrain::embed::MODEL_ASSET,
+                lawbrain::embed::TOKENIZER_ASSET,
+            ] {
+                let asset = lawbrain::assets::asset(id)?;
+                if let Err(e) = lawbrain::assets::ensure(&asset, &paths.cache, false, &mut bar) {
+                    tracing::warn!(error = %e, "could not fetch the dense encoder; search stays lexical");
+                }
+            }
+        }
         lawbrain::search::ensure_index(&paths, None, &mut bar)
             .context("preparing the search index")?;
     }
-    let searcher = Searcher::open(&paths.index).context("opening the search index")?;
+    let searcher = Arc::new(Searcher::open(&paths.index).context("opening the search index")?);
+    spawn_dense(searcher.clone(), &a.data);
     let directory = match &a.directory {
         Some(p) => Directory::load(p)
             .with_context(|| format!("loading referral directory {}", p.display()))?,
@@ -100,7 +112,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         load_backend(&a, &paths)
     };
     let brain = Brain {
-        searcher: Arc::new(searcher),
+        searcher,
         directory: Arc::new(directory),
         backend,
         params: super::ask::gen_params(&a.model),
@@ -126,6 +138,41 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(lawbrain::server::serve(&a.addr, state))?;
     Ok(())
+}
+
+/// Attach dense retrieval in the background: the service answers lexically
+/// at once and switches to hybrid when the dense index is ready (the first
+/// time on a machine the articles are embedded, with progress in the log).
+fn spawn_dense(searcher: Arc<Searcher>, data: &crate::cli::DataArgs) {
+    if data.lexical {
+        tracing::info!("--lexical: dense retrieval off");
+        return;
+    }
+    let cache = super::paths(data).cache;
+    let spawned = std::thread::Builder::new()
+        .name("dense-index".into())
+        .spawn(move || {
+            let encoder = match lawbrain::embed::Encoder::from_cache(&cache) {
+                Ok(e) => Arc::new(e),
+                Err(e) => {
+                    tracing::warn!("dense retrieval off, serving lexical search: {e}");
+                    return;
+                }
+            };
+            let mut log = lawbrain::progress::LogProgress::default();
+            match searcher.attach_dense(encoder, &cache, &mut log) {
+                Ok(m) => tracing::info!(
+                    articles = m.articles,
+                    embedded = m.embedded,
+                    ms = m.build_ms,
+                    "dense index ready: retrieval is hybrid"
+                ),
+                Err(e) => tracing::warn!("dense index failed, staying lexical: {e}"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("could not start the dense index thread: {e}");
+    }
 }
 
 pub fn user(a: UserArgs) -> anyhow::Result<()> {

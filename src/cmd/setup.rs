@@ -6,7 +6,11 @@ use lawbrain::assets;
 
 pub fn run(a: SetupArgs) -> anyhow::Result<()> {
     let p = paths(&a.data);
-    let mut wanted = vec![assets::asset("laws-db")?];
+    let mut wanted = vec![
+        assets::asset("laws-db")?,
+        assets::asset(lawbrain::embed::MODEL_ASSET)?,
+        assets::asset(lawbrain::embed::TOKENIZER_ASSET)?,
+    ];
     if !a.no_model {
         wanted.push(assets::model_asset("default")?);
     }

@@ -18,6 +18,7 @@ pub mod lawbench;
 pub mod metrics;
 pub mod report;
 pub mod results;
+pub mod retrieval_cv;
 pub mod rouge;
 pub mod run;
 

@@ -171,6 +171,7 @@ fn write_build(
         laws: corpus.laws.len(),
         articles: corpus.articles.len(),
         sources,
+        dense: None,
     };
     let mpath = dir.join(MANIFEST);
     std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?)
@@ -182,6 +183,19 @@ fn write_build(
         manifest.build_ms as f64 / 1000.0
     ));
     Ok(manifest)
+}
+
+/// Record a finished dense index in the manifest of the build at `dir`
+/// (written to a temporary file and renamed over the old one).
+pub fn record_dense(dir: &Path, dense: &super::DenseManifest) -> Result<()> {
+    let path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).ctx(|| format!("reading {}", path.display()))?;
+    let mut m: IndexManifest = serde_json::from_str(&text)?;
+    m.dense = Some(dense.clone());
+    let tmp = dir.join(format!(".{MANIFEST}.{}", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&m)?)
+        .ctx(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).ctx(|| format!("moving {} into place", path.display()))
 }
 
 /// Point `current` at `name` atomically (rename over the old link).

@@ -26,6 +26,10 @@ pub struct Hit {
     pub level: String,
     /// `现行有效`, ...
     pub status: String,
+    /// Cosine of the question with the article under the dense encoder,
+    /// when dense retrieval was on (a relevance signal for later stages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dense: Option<f32>,
 }
 
 /// Filters and size of one search.
@@ -69,13 +73,21 @@ pub struct IndexManifest {
     pub articles: usize,
     /// sha256 pins of the corpus sources the index was built from.
     pub sources: Vec<String>,
+    /// The dense index of this build, once it is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dense: Option<DenseManifest>,
 }
 
 mod build;
 mod citation;
+pub mod dense;
 mod expand;
+pub mod fusion;
 mod query;
 mod schema;
+
+pub use dense::{DenseIndex, DenseManifest};
+pub use fusion::Fusion;
 
 pub use build::{live_dir, local_fingerprint, read_manifest, rebuild, sources as index_sources};
 pub use citation::parse_number;
@@ -83,7 +95,51 @@ pub use expand::{Rule as ExpansionRule, EXPANSIONS};
 pub use query::Tuning;
 pub use schema::{tokenize, SCHEMA_VERSION};
 
+use crate::embed::Encoder;
 use crate::error::Error;
+use std::sync::{Arc, RwLock};
+
+/// Dense retrieval, once attached: the article vectors and the encoder that
+/// embeds questions into the same space.
+pub struct Dense {
+    pub index: DenseIndex,
+    pub encoder: Arc<Encoder>,
+    pub manifest: DenseManifest,
+}
+
+/// Which retrieval is live (for `/healthz`, `/metrics`, `search --json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// BM25 with expansions only.
+    Lexical,
+    /// Lexical while the dense index is being built in the background.
+    LexicalBuildingDense,
+    /// Lexical and dense, fused.
+    Hybrid,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Lexical => "lexical",
+            Mode::LexicalBuildingDense => "lexical (dense index building)",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+}
+
+/// The two candidate lists of one question, before fusion (doc ids index
+/// `corpus.articles` then `corpus.other_versions`).
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    /// Exact answers to explicit citations, always first.
+    pub cited: Vec<Hit>,
+    pub lexical: Vec<(usize, f32)>,
+    pub dense: Vec<(usize, f32)>,
+    /// The question's embedding, when dense retrieval ran.
+    pub query_vec: Option<Vec<f32>>,
+}
 
 /// An open index plus the corpus it was built from.
 pub struct Searcher {
@@ -94,6 +150,10 @@ pub struct Searcher {
     reader: tantivy::IndexReader,
     fields: schema::Fields,
     data: query::QueryData,
+    live: std::path::PathBuf,
+    dense: RwLock<Option<Arc<Dense>>>,
+    building: std::sync::atomic::AtomicBool,
+    fusion: Fusion,
 }
 
 impl Searcher {
@@ -137,11 +197,107 @@ impl Searcher {
             reader,
             fields,
             data,
+            live,
+            dense: RwLock::new(None),
+            building: std::sync::atomic::AtomicBool::new(false),
+            fusion: Fusion::default(),
         })
     }
 
+    /// Attach dense retrieval: load this build's dense index, or embed the
+    /// articles the vector store in `cache` lacks (slow the first time on a
+    /// machine; reports progress) and write it. Search stays lexical until
+    /// this returns.
+    pub fn attach_dense(
+        &self,
+        encoder: Arc<Encoder>,
+        cache: &Path,
+        progress: &mut dyn crate::progress::Progress,
+    ) -> crate::Result<DenseManifest> {
+        use std::sync::atomic::Ordering;
+        self.building.store(true, Ordering::SeqCst);
+        let result = self.load_or_build_dense(encoder, cache, progress);
+        self.building.store(false, Ordering::SeqCst);
+        result
+    }
+
+    fn load_or_build_dense(
+        &self,
+        encoder: Arc<Encoder>,
+        cache: &Path,
+        progress: &mut dyn crate::progress::Progress,
+    ) -> crate::Result<DenseManifest> {
+        let loaded = DenseIndex::load(&self.live, &self.corpus, &encoder.fingerprint)?;
+        let (index, manifest) = match (loaded, &self.manifest.dense) {
+            (Some(index), Some(m)) if m.encoder == encoder.fingerprint => (index, m.clone()),
+            _ => {
+                let (index, m) =
+                    dense::ensure(&self.live, &self.corpus, &encoder, cache, progress)?;
+                build::record_dense(&self.live, &m)?;
+                (index, m)
+            }
+        };
+        let d = Dense {
+            index,
+            encoder,
+            manifest: manifest.clone(),
+        };
+        *self.dense.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(d));
+        Ok(manifest)
+    }
+
+    /// Whether this build already has a dense index on disk for `encoder`
+    /// (attaching is then fast).
+    pub fn has_dense_on_disk(&self, encoder: &Encoder) -> bool {
+        self.manifest
+            .dense
+            .as_ref()
+            .is_some_and(|m| m.encoder == encoder.fingerprint)
+            && self.live.join(dense::DENSE_FILE).is_file()
+    }
+
+    /// The attached dense retrieval, if any.
+    pub fn dense(&self) -> Option<Arc<Dense>> {
+        self.dense.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Which retrieval is live.
+    pub fn mode(&self) -> Mode {
+        if self.dense().is_some() {
+            Mode::Hybrid
+        } else if self.building.load(std::sync::atomic::Ordering::SeqCst) {
+            Mode::LexicalBuildingDense
+        } else {
+            Mode::Lexical
+        }
+    }
+
+    /// Replace the fusion parameters (for tuning experiments).
+    pub fn set_fusion(&mut self, f: Fusion) {
+        self.fusion = f;
+    }
+
+    /// The fusion parameters in use.
+    pub fn fusion(&self) -> &Fusion {
+        &self.fusion
+    }
+
     /// Search with an everyday-language question or an explicit citation.
+    /// Explicit citations are answered exactly and come first; the rest is
+    /// the lexical ranking fused with the dense one when dense is attached.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> crate::Result<Vec<Hit>> {
+        let c = self.candidates(query, opts, self.fusion.pool.max(opts.k))?;
+        Ok(self.fused_hits(&c, opts.k, &self.fusion))
+    }
+
+    /// The candidate lists of a question: exact citation hits, the lexical
+    /// ranking and (when attached) the dense ranking, `pool` deep each.
+    pub fn candidates(
+        &self,
+        query: &str,
+        opts: &SearchOptions,
+        pool: usize,
+    ) -> crate::Result<Candidates> {
         let query = query.trim();
         if query.is_empty() {
             return Err(Error::InvalidInput("empty search query".into()));
@@ -158,31 +314,59 @@ impl Searcher {
             None => None,
         };
         let k = opts.k.max(1);
-        let mut hits: Vec<Hit> = query::citation_hits(&self.corpus, &self.data, &query, opts)
+        let mut cited: Vec<Hit> = query::citation_hits(&self.corpus, &self.data, &query, opts)
             .into_iter()
             .filter(|h| {
                 self.corpus
                     .articles
                     .iter()
                     .chain(self.corpus.other_versions.iter())
-                    .find(|a| a.law == h.law && a.article == h.article && a.suffix == h.suffix)
+                    .find(|a| a.law == h.law && a.article == h.article && h.suffix == a.suffix)
                     .is_some_and(|a| query::passes(a, opts, law.as_deref()))
             })
             .collect();
-        hits.truncate(k);
-        if hits.len() >= k {
-            return Ok(hits);
+        cited.truncate(k);
+        let mut out = Candidates {
+            cited,
+            ..Candidates::default()
+        };
+        if out.cited.len() >= k {
+            return Ok(out);
         }
         let analysed = query::analyse(&self.data, &query);
-        if analysed.terms.is_empty() {
-            return Ok(hits);
+        if !analysed.terms.is_empty() {
+            let named = query::named_laws(&self.data, &query);
+            let boosts = query::law_boosts(&self.data, &named, &analysed.rules);
+            let q = query::build_query(&self.fields, &self.data, &analysed, opts, law.as_deref());
+            let searcher = self.reader.searcher();
+            out.lexical = query::rank(&searcher, &self.data, &q, &boosts, pool)?;
         }
-        let named = query::named_laws(&self.data, &query);
-        let boosts = query::law_boosts(&self.data, &named, &analysed.rules);
-        let q = query::build_query(&self.fields, &self.data, &analysed, opts, law.as_deref());
-        let searcher = self.reader.searcher();
-        let ranked = query::rank(&searcher, &self.data, &q, &boosts, k + hits.len())?;
-        for (doc, score) in ranked {
+        if let Some(d) = self.dense() {
+            let qv = d.encoder.embed_query(&query)?;
+            let arts = &self.corpus.articles;
+            out.dense = d.index.top(&qv, pool, |i| {
+                arts.get(i)
+                    .is_some_and(|a| query::passes(a, opts, law.as_deref()))
+            });
+            out.query_vec = Some(qv);
+        }
+        Ok(out)
+    }
+
+    /// Fuse candidate lists into `k` hits (citations first).
+    pub fn fused_hits(&self, c: &Candidates, k: usize, f: &Fusion) -> Vec<Hit> {
+        let mut hits = c.cited.clone();
+        let dense = self.dense();
+        let cosine = |doc: usize| -> Option<f32> {
+            let (d, q) = (dense.as_ref()?, c.query_vec.as_ref()?);
+            (doc < d.index.len()).then(|| d.index.score(q, doc))
+        };
+        let fused = if c.dense.is_empty() {
+            c.lexical.clone()
+        } else {
+            fusion::fuse(&c.lexical, &c.dense, f)
+        };
+        for (doc, score) in fused {
             if hits.len() >= k {
                 break;
             }
@@ -195,9 +379,11 @@ impl Searcher {
             {
                 continue;
             }
-            hits.push(query::hit(a, score));
+            let mut h = query::hit(a, score);
+            h.dense = cosine(doc);
+            hits.push(h);
         }
-        Ok(hits)
+        hits
     }
 
     /// The corpus the index was built from.

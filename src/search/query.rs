@@ -248,6 +248,7 @@ pub fn hit(a: &Article, score: f32) -> Hit {
         score,
         level: a.level.as_str().to_string(),
         status: a.status.as_str().to_string(),
+        dense: None,
     }
 }
 

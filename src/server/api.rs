@@ -279,6 +279,7 @@ pub async fn healthz(State(state): S) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
         "model": state.pipeline.model_name(),
+        "retrieval": state.pipeline.retrieval_mode(),
         "queue_depth": state.queue.depth(),
         "generations_running": state.queue.running(),
         "generators": state.queue.generators(),
@@ -301,11 +302,22 @@ fn rss_mb() -> Option<f64> {
 
 /// `GET /metrics` (Prometheus text format).
 pub async fn metrics(State(state): S) -> Response {
-    let body = state.metrics.render(
+    let mut body = state.metrics.render(
         state.queue.depth(),
         state.queue.running(),
         state.queue.generators(),
     );
+    let mode = state.pipeline.retrieval_mode();
+    body.push_str(
+        "# HELP lawbrain_retrieval_mode Retrieval that is live (1 for the current mode).\n\
+         # TYPE lawbrain_retrieval_mode gauge\n",
+    );
+    for m in ["lexical", "lexical (dense index building)", "hybrid"] {
+        body.push_str(&format!(
+            "lawbrain_retrieval_mode{{mode=\"{m}\"}} {}\n",
+            u8::from(m == mode)
+        ));
+    }
     (
         [(
             header::CONTENT_TYPE,

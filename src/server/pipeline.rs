@@ -39,6 +39,11 @@ pub trait Consult: Send + Sync + 'static {
     ) -> Result<Answer>;
     /// Model name for `/v1/models` and logs (`extractive` without a model).
     fn model_name(&self) -> String;
+    /// Which retrieval is live: `lexical`, `lexical (dense index building)`
+    /// or `hybrid`.
+    fn retrieval_mode(&self) -> &'static str {
+        "lexical"
+    }
 }
 
 impl Consult for Brain {
@@ -78,6 +83,10 @@ impl Consult for Brain {
         on_event: &mut dyn FnMut(ConsultEvent<'_>) -> bool,
     ) -> Result<Answer> {
         Brain::consult(self, question, history, on_event)
+    }
+
+    fn retrieval_mode(&self) -> &'static str {
+        self.searcher.mode().as_str()
     }
 
     fn model_name(&self) -> String {

@@ -112,3 +112,23 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("valid JSON line"))
         .collect()
 }
+
+/// The dense encoder (multilingual-e5-small, 4-bit), fetched if missing.
+pub fn encoder() -> Arc<lawbrain::embed::Encoder> {
+    static E: OnceLock<Arc<lawbrain::embed::Encoder>> = OnceLock::new();
+    E.get_or_init(|| {
+        {
+            let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+            for id in [
+                lawbrain::embed::MODEL_ASSET,
+                lawbrain::embed::TOKENIZER_ASSET,
+            ] {
+                let a = assets::asset(id).expect("encoder asset in manifest");
+                assets::ensure(&a, &cache(), false, &mut NoProgress)
+                    .unwrap_or_else(|e| panic!("fetching {id}: {e}"));
+            }
+        }
+        Arc::new(lawbrain::embed::Encoder::from_cache(&cache()).expect("loading the encoder"))
+    })
+    .clone()
+}

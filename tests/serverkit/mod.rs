@@ -79,6 +79,7 @@ impl Fake {
                     score: 1.0,
                     level: r.get(4)?,
                     status: "现行有效".into(),
+                    dense: None,
                 })
             })
             .expect("rows")
