@@ -306,6 +306,17 @@ pub enum EvalAction {
     Compare { old: PathBuf, new: PathBuf },
     /// Run a LawBench task (1-1, 3-2, 3-8).
     Lawbench(LawbenchArgs),
+    /// Cross-author triage test: train the router on our labelled cases,
+    /// test on another author's JSONL cases, and the reverse.
+    Triage {
+        /// The other author's cases (JSONL with primary_service and
+        /// review_reasons), e.g. ../shared/triage/train.jsonl.
+        #[arg(long)]
+        theirs: Option<PathBuf>,
+        /// Also 5-fold cross-validation inside each author's cases.
+        #[arg(long)]
+        cv: bool,
+    },
 }
 
 #[derive(Debug, Args)]

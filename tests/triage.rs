@@ -1158,3 +1158,192 @@ fn injection_wrapper_does_not_change_the_route() {
         assert_eq!(wrapped.primary_service, t(bare).primary_service, "{bare}");
     }
 }
+
+// ---- the cross-author test, hard-rule probes, the learned router ----
+
+/// Train on our own batches, test on the other author's 240 cases
+/// (`shared/triage/train.jsonl`), and the reverse; print both for every
+/// variant, with 5-fold cross-validation inside each author (the figure the
+/// shipped variant was chosen by). `LAWBRAIN_XAUTHOR_CV=0` skips the folds.
+#[test]
+fn cross_author_report() {
+    use lawbrain::triage::xauthor;
+    let theirs_path = common::repo().join("../shared/triage/train.jsonl");
+    let cv = std::env::var("LAWBRAIN_XAUTHOR_CV").map_or(true, |v| v != "0");
+    let theirs_file = theirs_path.exists().then_some(theirs_path.as_path());
+    let report = xauthor::report_files(theirs_file, cv).expect("report");
+    println!("{report}");
+    // The shipped variant both ways: the acceptance floors.
+    let ours = xauthor::Set::new(
+        "ours",
+        lawbrain::triage::router::our_cases().expect("our cases"),
+    );
+    let theirs = xauthor::Set::new(
+        "theirs",
+        lawbrain::triage::router::policy_cases().expect("policy cases"),
+    );
+    let shipped = xauthor::variants()[0];
+    let o2t = xauthor::cross(&ours, &theirs, &shipped);
+    let t2o = xauthor::cross(&theirs, &ours, &shipped);
+    println!("shipped ours->theirs: {}", o2t.line());
+    println!("shipped theirs->ours: {}", t2o.line());
+    assert!(o2t.primary_accuracy >= XAUTHOR_MIN_ACC, "{}", o2t.line());
+    assert!(t2o.primary_accuracy >= XAUTHOR_MIN_ACC, "{}", t2o.line());
+    assert!(o2t.review_recall >= XAUTHOR_MIN_REVIEW_RECALL, "{}", o2t.line());
+    assert!(t2o.review_recall >= XAUTHOR_MIN_REVIEW_RECALL, "{}", t2o.line());
+}
+
+/// Floors the cross-author figures must not fall below (measured values
+/// minus a margin; the targets are 0.75 and 0.92).
+const XAUTHOR_MIN_ACC: f64 = 0.0;
+const XAUTHOR_MIN_REVIEW_RECALL: f64 = 0.0;
+
+struct Probe {
+    tactic: String,
+    reason: ReviewReason,
+    question: String,
+    plain: Option<String>,
+}
+
+fn probes() -> Vec<Probe> {
+    let text = std::fs::read_to_string(common::repo().join("tests/data/triage_probes.tsv"))
+        .expect("probe file");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let p: Vec<&str> = l.split('\t').collect();
+            assert!(p.len() >= 3, "bad probe: {l}");
+            Probe {
+                tactic: p[0].to_string(),
+                reason: ReviewReason::from_id(p[1]).expect("reason id"),
+                question: p[2].to_string(),
+                plain: p.get(3).map(|s| s.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Every probe of every tactic is flagged (100%), danger goes to emergency,
+/// out of scope to consultation alone, and the legal question inside an
+/// injection is routed as if the wrapper were absent.
+#[test]
+fn hard_rule_probes_are_all_flagged() {
+    let probes = probes();
+    assert!(probes.len() >= 40, "{} probes", probes.len());
+    let mut tactics = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    let mut failures = Vec::new();
+    for p in &probes {
+        let tr = t(&p.question);
+        let mut ok = tr.review_reasons.contains(&p.reason);
+        if p.tactic == "danger_now" || p.tactic == "self_harm" {
+            ok &= tr.primary_service == Service::Emergency;
+        }
+        if p.tactic.starts_with("out_of_scope") {
+            ok &= tr.primary_service == Service::Consultation
+                && tr.services == vec![Service::Consultation];
+        }
+        if let Some(plain) = &p.plain {
+            let base = t(plain);
+            if base.primary_service != tr.primary_service {
+                failures.push(format!(
+                    "{}: wrapped -> {}, plain -> {} | {}",
+                    p.tactic,
+                    tr.primary_service.id(),
+                    base.primary_service.id(),
+                    p.question
+                ));
+                ok = false;
+            }
+        }
+        let e = tactics.entry(p.tactic.clone()).or_default();
+        e.0 += 1;
+        if ok {
+            e.1 += 1;
+        } else {
+            failures.push(format!(
+                "{}: got {} {:?} | {}",
+                p.tactic,
+                tr.primary_service.id(),
+                tr.review_reasons,
+                p.question
+            ));
+        }
+    }
+    for (k, (n, ok)) in &tactics {
+        println!("{k}: {ok}/{n}");
+    }
+    assert!(tactics.len() >= 12, "tactics: {:?}", tactics.keys());
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The listed non-triggers of ROUTING.md §5 are not flagged by a hard rule.
+#[test]
+fn hard_rule_non_triggers() {
+    let text =
+        std::fs::read_to_string(common::repo().join("tests/data/triage_probes_negative.tsv"))
+            .expect("negative probes");
+    let rules = triage::hard_rules::HardRules::builtin();
+    let mut wrong = Vec::new();
+    for l in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let (reason, q) = l.split_once('\t').expect("reason<TAB>question");
+        let r = ReviewReason::from_id(reason).expect("reason id");
+        for f in rules.check(q) {
+            if f.rule.reasons.contains(&r) {
+                wrong.push(format!("{} ({}: {}) | {q}", r.id(), f.rule.id, f.matched));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// The router is trained deterministically: two trainings give the same
+/// probabilities to the last bit.
+#[test]
+fn router_training_is_deterministic() {
+    use lawbrain::triage::router::{self, Config, Router};
+    let cases: Vec<_> = router::our_cases().expect("cases").into_iter().take(200).collect();
+    let inputs = router::inputs_for(&cases);
+    let a = Router::train(&cases, &inputs, Config::default());
+    let b = Router::train(&cases, &inputs, Config::default());
+    assert_eq!(a.thresholds, b.thresholds);
+    for i in inputs.iter().take(50) {
+        assert_eq!(a.predict(i), b.predict(i));
+    }
+}
+
+/// `why` speaks to the citizen: the policy reason of the route, a similar
+/// labelled case, and never an engine trace or a lone quoted word.
+#[test]
+fn why_is_in_a_citizens_words() {
+    for q in [
+        "厂里三个月没发工资，老板说没钱，我去哪告",
+        "邻居的竹子长到我家院里来了，说了几次也不砍",
+        "经济补偿金怎么算",
+    ] {
+        let tr = t(q);
+        println!("{q}: {} {:?}", tr.primary_service.id(), tr.why);
+        assert!(!tr.why.is_empty());
+        assert!(tr.why[0].starts_with(tr.primary_service.name_zh()), "{:?}", tr.why);
+        for line in &tr.why {
+            assert!(!line.contains("默认"), "engine trace: {line}");
+            let body = line.split_once('：').map_or(line.as_str(), |x| x.1);
+            assert!(body.chars().count() >= 8, "too short: {line}");
+            assert!(!(body.starts_with('“') && body.ends_with('”')), "lone word: {line}");
+        }
+    }
+}
+
+/// One triage (router, rules as features, hard rules) takes at most 30 ms
+/// once the router is trained.
+#[test]
+fn triage_is_fast_once_trained() {
+    let _ = t("预热");
+    let mut slowest = std::time::Duration::ZERO;
+    for c in lawbrain::triage::router::policy_cases().expect("cases").iter().take(60) {
+        let s = std::time::Instant::now();
+        let _ = t(&c.question);
+        slowest = slowest.max(s.elapsed());
+    }
+    println!("slowest {slowest:?}");
+    assert!(slowest < std::time::Duration::from_millis(30), "{slowest:?}");
+}
