@@ -1174,10 +1174,11 @@ fn cross_author_report() {
     let report = xauthor::report_files(theirs_file, cv).expect("report");
     println!("{report}");
     // The shipped variant both ways: the acceptance floors.
-    let ours = xauthor::Set::new(
+    let mut ours = xauthor::Set::new(
         "ours",
         lawbrain::triage::router::our_cases().expect("our cases"),
     );
+    ours.use_recorded_rule_scores(&lawbrain::triage::router::recorded_rule_scores());
     let theirs = xauthor::Set::new(
         "theirs",
         lawbrain::triage::router::policy_cases().expect("policy cases"),
@@ -1346,4 +1347,59 @@ fn triage_is_fast_once_trained() {
     }
     println!("slowest {slowest:?}");
     assert!(slowest < std::time::Duration::from_millis(30), "{slowest:?}");
+}
+
+/// Settings study for the router (run by hand with `--ignored --nocapture`):
+/// 5-fold cross-validation inside each author's cases decides; the
+/// cross-author figures are printed beside them only to record them.
+#[test]
+#[ignore]
+fn router_settings_study() {
+    use lawbrain::triage::router::Config;
+    use lawbrain::triage::xauthor::{self, Variant};
+    let mut ours = xauthor::Set::new("ours", lawbrain::triage::router::our_cases().expect("ours"));
+    let recorded = lawbrain::triage::router::recorded_rule_scores();
+    let theirs = xauthor::Set::new(
+        "theirs",
+        lawbrain::triage::router::policy_cases().expect("theirs"),
+    );
+    let mut configs: Vec<(String, Config)> = Vec::new();
+    let base = xauthor::variants()[0].config;
+    let mut c = base;
+    c.blocks.rules = false;
+    configs.push(("ngrams".into(), c));
+    configs.push(("ngrams+scores(current)".into(), base));
+    configs.push(("ngrams+scores+reasons(current)".into(), {
+        let mut c = base;
+        c.blocks.rule_reasons = true;
+        c
+    }));
+    let study = |name: &str, c: Config, ours: &xauthor::Set| {
+        let v = Variant {
+            name: "study",
+            reads_rules: false,
+            config: c,
+            options: Default::default(),
+        };
+        let a = xauthor::cross_validate(ours, &v, 5);
+        let b = xauthor::cross_validate(&theirs, &v, 5);
+        let x = xauthor::cross(ours, &theirs, &v);
+        let y = xauthor::cross(&theirs, ours, &v);
+        println!(
+            "{name}: cv ours {:.3} R {:.3} P {:.3} | cv theirs {:.3} R {:.3} P {:.3} || o->t {:.3} R {:.3} P {:.3} | t->o {:.3} R {:.3} P {:.3}",
+            a.primary_accuracy, a.review_recall, a.review_precision,
+            b.primary_accuracy, b.review_recall, b.review_precision,
+            x.primary_accuracy, x.review_recall, x.review_precision,
+            y.primary_accuracy, y.review_recall, y.review_precision,
+        );
+    };
+    for (name, c) in &configs {
+        study(name, *c, &ours);
+    }
+    let n = ours.use_recorded_rule_scores(&recorded);
+    println!("recorded scores for {n} of {} own cases", ours.cases.len());
+    study("ngrams+scores(recorded)", base, &ours);
+    let mut c = base;
+    c.blocks.ngrams = false;
+    study("scores(recorded) only", c, &ours);
 }

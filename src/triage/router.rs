@@ -154,8 +154,10 @@ pub struct Inputs {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Blocks {
     pub ngrams: bool,
-    /// The hand-written rules' outputs as features.
+    /// The hand-written rules' ten service scores as features.
     pub rules: bool,
+    /// The review reasons the hand-written rules raise as features.
+    pub rule_reasons: bool,
     pub laws: bool,
     pub embedding: bool,
 }
@@ -182,12 +184,13 @@ impl Default for Config {
             blocks: Blocks {
                 ngrams: true,
                 rules: true,
+                rule_reasons: false,
                 laws: false,
                 embedding: true,
             },
             epochs: 30,
-            learning_rate: 0.4,
-            l2: 1e-5,
+            learning_rate: 0.8,
+            l2: 1e-4,
             positive_weight: 2.0,
             folds: 5,
             beta: 2.0,
@@ -286,6 +289,8 @@ pub fn features(inp: &Inputs, blocks: &Blocks) -> Features {
                 }
             }
         }
+    }
+    if blocks.rule_reasons {
         for r in &inp.rule_reasons {
             extra.push((fnv(&format!("rr:{r}")), 1.0));
         }
@@ -532,6 +537,55 @@ pub const OUR_CASES_TSV: &str = include_str!("../../corpus/triage/examples.tsv")
 /// `shared/triage/train.jsonl`, free to use as training data).
 pub const POLICY_CASES_JSONL: &str = include_str!("../../corpus/triage/policy_cases.jsonl");
 
+/// The rules' ten scores for each of our cases as the rules stood before
+/// any tuning on that case's batch (recorded when each batch was written).
+pub const RECORDED_RULE_SCORES: [&str; 6] = [
+    include_str!("../../tests/data/triage_lobo_rules_own_cases.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout2.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout3.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout4.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout5.tsv"),
+];
+
+/// Rows `primary<TAB>ten scores<TAB>question` of a recorded-scores file.
+pub fn parse_recorded(text: &str) -> Vec<(String, [f32; 10])> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let p: Vec<&str> = l.splitn(3, '\t').collect();
+            let v: Vec<f32> = p
+                .get(1)?
+                .split(',')
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            let arr: [f32; 10] = v.try_into().ok()?;
+            Some((p.get(2)?.to_string(), arr))
+        })
+        .collect()
+}
+
+/// [`RECORDED_RULE_SCORES`] by question.
+pub fn recorded_rule_scores() -> std::collections::HashMap<String, [f32; 10]> {
+    RECORDED_RULE_SCORES
+        .iter()
+        .flat_map(|t| parse_recorded(t))
+        .collect()
+}
+
+/// The router's inputs for our own cases, with the rules' recorded
+/// (out-of-sample) scores in place of today's, which were fitted to them.
+pub fn inputs_for_ours(cases: &[LabelledCase]) -> Vec<Inputs> {
+    let recorded = recorded_rule_scores();
+    let mut inputs = inputs_for(cases);
+    for (c, i) in cases.iter().zip(inputs.iter_mut()) {
+        if let Some(s) = recorded.get(&c.question) {
+            i.rule_scores = *s;
+        }
+    }
+    inputs
+}
+
 /// Our own cases.
 pub fn our_cases() -> Result<Vec<LabelledCase>> {
     parse_tsv(OUR_CASES_TSV, "examples.tsv")
@@ -557,16 +611,18 @@ impl Router {
     pub fn builtin() -> &'static Router {
         static R: std::sync::OnceLock<Router> = std::sync::OnceLock::new();
         R.get_or_init(|| {
+            let started = std::time::Instant::now();
             let mut cases = our_cases().unwrap_or_else(|e| {
                 tracing::error!("built-in triage cases: {e}");
                 Vec::new()
             });
-            cases.extend(policy_cases().unwrap_or_else(|e| {
+            let mut inputs = inputs_for_ours(&cases);
+            let theirs = policy_cases().unwrap_or_else(|e| {
                 tracing::error!("built-in policy cases: {e}");
                 Vec::new()
-            }));
-            let started = std::time::Instant::now();
-            let inputs = inputs_for(&cases);
+            });
+            inputs.extend(inputs_for(&theirs));
+            cases.extend(theirs);
             let r = Router::train(&cases, &inputs, Config::default());
             tracing::debug!(cases = cases.len(), took = ?started.elapsed(), "triage router trained");
             r
