@@ -1379,7 +1379,7 @@ fn router_settings_study() {
             name: "study",
             reads_rules: false,
             config: c,
-            options: Default::default(),
+            options: xauthor::variants()[0].options,
         };
         let a = xauthor::cross_validate(ours, &v, 5);
         let b = xauthor::cross_validate(&theirs, &v, 5);
@@ -1393,13 +1393,37 @@ fn router_settings_study() {
             y.primary_accuracy, y.review_recall, y.review_precision,
         );
     };
-    for (name, c) in &configs {
-        study(name, *c, &ours);
-    }
+    let _ = configs;
     let n = ours.use_recorded_rule_scores(&recorded);
     println!("recorded scores for {n} of {} own cases", ours.cases.len());
-    study("ngrams+scores(recorded)", base, &ours);
-    let mut c = base;
-    c.blocks.ngrams = false;
-    study("scores(recorded) only", c, &ours);
+    for beta in [1.0f32, 2.0, 3.0] {
+        for pw in [1.0f32, 2.0] {
+            let mut c = base;
+            c.beta = beta;
+            c.positive_weight = pw;
+            study(&format!("beta {beta} pw {pw}"), c, &ours);
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn dev_legacy_vs_router() {
+    let dir = Directory::builtin();
+    for c in dev_cases() {
+        let a = triage::legacy_triage_in_year(&c.question, &[], &dir, YEAR);
+        let b = t(&c.question);
+        if a.review_reasons != b.review_reasons || a.primary_service != b.primary_service {
+            println!(
+                "{} gold {} {:?} | legacy {} {:?} | router {} {:?}",
+                c.id,
+                c.primary.id(),
+                c.reasons,
+                a.primary_service.id(),
+                a.review_reasons,
+                b.primary_service.id(),
+                b.review_reasons
+            );
+        }
+    }
 }

@@ -191,7 +191,7 @@ impl Default for Config {
             epochs: 30,
             learning_rate: 0.8,
             l2: 1e-4,
-            positive_weight: 2.0,
+            positive_weight: 1.0,
             folds: 5,
             beta: 2.0,
         }

@@ -29,9 +29,10 @@ pub fn variants() -> Vec<Variant> {
     let base = Config::default();
     let mut ngrams_only = base;
     ngrams_only.blocks.rules = false;
-    let union = Options {
+    let union = Options::default();
+    let learned_reasons_only = Options {
         hard_rules: true,
-        rule_reasons: true,
+        rule_reasons: false,
     };
     vec![
         Variant {
@@ -44,13 +45,13 @@ pub fn variants() -> Vec<Variant> {
             name: "router(n-grams + rule scores) + hard rules",
             reads_rules: true,
             config: base,
-            options: Options::default(),
+            options: learned_reasons_only,
         },
         Variant {
             name: "router(n-grams) + hard rules (no hand-written rule code)",
             reads_rules: false,
             config: ngrams_only,
-            options: Options::default(),
+            options: learned_reasons_only,
         },
         Variant {
             name: "router(n-grams + rule scores) + rule review reasons, no hard rules",
