@@ -234,7 +234,7 @@ fn dev_set_quality() {
     for m in &misses {
         println!("  miss: {m}");
     }
-    assert!(acc >= 0.70, "primary_service accuracy {acc:.3} < 0.70");
+    assert!(acc >= 0.85, "primary_service accuracy {acc:.3} < 0.85");
     assert!(rr >= 0.90, "needs_review recall {rr:.3} < 0.90");
 }
 
@@ -1188,16 +1188,19 @@ fn cross_author_report() {
     let t2o = xauthor::cross(&theirs, &ours, &shipped);
     println!("shipped ours->theirs: {}", o2t.line());
     println!("shipped theirs->ours: {}", t2o.line());
-    assert!(o2t.primary_accuracy >= XAUTHOR_MIN_ACC, "{}", o2t.line());
-    assert!(t2o.primary_accuracy >= XAUTHOR_MIN_ACC, "{}", t2o.line());
-    assert!(o2t.review_recall >= XAUTHOR_MIN_REVIEW_RECALL, "{}", o2t.line());
-    assert!(t2o.review_recall >= XAUTHOR_MIN_REVIEW_RECALL, "{}", t2o.line());
+    // Floors: the measured figures (0.575 / 0.829 / 0.737 and 0.644 / 1.000
+    // / 0.501) less a margin. The targets (0.75 accuracy, 0.92
+    // recall at 0.70 precision) are not reached without the embedding.
+    assert!(o2t.primary_accuracy >= 0.55, "{}", o2t.line());
+    assert!(o2t.review_recall >= 0.80, "{}", o2t.line());
+    assert!(o2t.review_precision >= 0.70, "{}", o2t.line());
+    assert!(t2o.primary_accuracy >= 0.62, "{}", t2o.line());
+    assert!(t2o.review_recall >= 0.95, "{}", t2o.line());
+    // Better than the pipeline before the router on the review flag.
+    let legacy = xauthor::legacy(&theirs);
+    println!("legacy ours->theirs: {}", legacy.line());
+    assert!(o2t.review_recall > legacy.review_recall + 0.2);
 }
-
-/// Floors the cross-author figures must not fall below (measured values
-/// minus a margin; the targets are 0.75 and 0.92).
-const XAUTHOR_MIN_ACC: f64 = 0.0;
-const XAUTHOR_MIN_REVIEW_RECALL: f64 = 0.0;
 
 struct Probe {
     tactic: String,
@@ -1285,7 +1288,10 @@ fn hard_rule_non_triggers() {
             .expect("negative probes");
     let rules = triage::hard_rules::HardRules::builtin();
     let mut wrong = Vec::new();
-    for l in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let (reason, q) = l.split_once('\t').expect("reason<TAB>question");
         let r = ReviewReason::from_id(reason).expect("reason id");
         for f in rules.check(q) {
@@ -1302,7 +1308,11 @@ fn hard_rule_non_triggers() {
 #[test]
 fn router_training_is_deterministic() {
     use lawbrain::triage::router::{self, Config, Router};
-    let cases: Vec<_> = router::our_cases().expect("cases").into_iter().take(200).collect();
+    let cases: Vec<_> = router::our_cases()
+        .expect("cases")
+        .into_iter()
+        .take(200)
+        .collect();
     let inputs = router::inputs_for(&cases);
     let a = Router::train(&cases, &inputs, Config::default());
     let b = Router::train(&cases, &inputs, Config::default());
@@ -1324,12 +1334,19 @@ fn why_is_in_a_citizens_words() {
         let tr = t(q);
         println!("{q}: {} {:?}", tr.primary_service.id(), tr.why);
         assert!(!tr.why.is_empty());
-        assert!(tr.why[0].starts_with(tr.primary_service.name_zh()), "{:?}", tr.why);
+        assert!(
+            tr.why[0].starts_with(tr.primary_service.name_zh()),
+            "{:?}",
+            tr.why
+        );
         for line in &tr.why {
             assert!(!line.contains("默认"), "engine trace: {line}");
             let body = line.split_once('：').map_or(line.as_str(), |x| x.1);
             assert!(body.chars().count() >= 8, "too short: {line}");
-            assert!(!(body.starts_with('“') && body.ends_with('”')), "lone word: {line}");
+            assert!(
+                !(body.starts_with('“') && body.ends_with('”')),
+                "lone word: {line}"
+            );
         }
     }
 }
@@ -1340,51 +1357,81 @@ fn why_is_in_a_citizens_words() {
 fn triage_is_fast_once_trained() {
     let _ = t("预热");
     let mut slowest = std::time::Duration::ZERO;
-    for c in lawbrain::triage::router::policy_cases().expect("cases").iter().take(60) {
+    for c in lawbrain::triage::router::policy_cases()
+        .expect("cases")
+        .iter()
+        .take(60)
+    {
         let s = std::time::Instant::now();
         let _ = t(&c.question);
         slowest = slowest.max(s.elapsed());
     }
     println!("slowest {slowest:?}");
-    assert!(slowest < std::time::Duration::from_millis(30), "{slowest:?}");
+    assert!(
+        slowest < std::time::Duration::from_millis(30),
+        "{slowest:?}"
+    );
 }
 
 /// Settings study for the router (run by hand with `--ignored --nocapture`):
 /// 5-fold cross-validation inside each author's cases decides; the
 /// cross-author figures are printed beside them only to record them.
+/// Measured (primary accuracy, cv ours / cv theirs): n-grams alone
+/// 0.766 / 0.417; with the rules' recorded scores 0.720 / 0.558 (shipped);
+/// n-grams up to 2, 4 characters or skip-grams within 0.02 of it; the rules
+/// deciding above a score (3-8) 0.674-0.720 / 0.542-0.546 (off); reason
+/// thresholds by F1 lose recall on theirs (0.914 vs 0.962 with F2).
 #[test]
 #[ignore]
 fn router_settings_study() {
     use lawbrain::triage::router::Config;
     use lawbrain::triage::xauthor::{self, Variant};
+    use lawbrain::triage::Options;
     let mut ours = xauthor::Set::new("ours", lawbrain::triage::router::our_cases().expect("ours"));
-    let recorded = lawbrain::triage::router::recorded_rule_scores();
+    ours.use_recorded_rule_scores(&lawbrain::triage::router::recorded_rule_scores());
     let theirs = xauthor::Set::new(
         "theirs",
         lawbrain::triage::router::policy_cases().expect("theirs"),
     );
-    let mut configs: Vec<(String, Config)> = Vec::new();
-    let base = xauthor::variants()[0].config;
+    let base = Config::default();
+    let mut settings: Vec<(String, Config, Options)> = Vec::new();
     let mut c = base;
     c.blocks.rules = false;
-    configs.push(("ngrams".into(), c));
-    configs.push(("ngrams+scores(current)".into(), base));
-    configs.push(("ngrams+scores+reasons(current)".into(), {
+    settings.push(("n-grams only".into(), c, Options::default()));
+    settings.push(("shipped".into(), base, Options::default()));
+    for (max_n, skip) in [(2usize, false), (4, false), (3, true)] {
         let mut c = base;
-        c.blocks.rule_reasons = true;
-        c
-    }));
-    let study = |name: &str, c: Config, ours: &xauthor::Set| {
+        c.blocks.ngram_max = max_n;
+        c.blocks.skip_grams = skip;
+        settings.push((
+            format!("n-grams to {max_n}, skip {skip}"),
+            c,
+            Options::default(),
+        ));
+    }
+    for beta in [1.0f32, 3.0] {
+        let mut c = base;
+        c.beta = beta;
+        settings.push((format!("beta {beta}"), c, Options::default()));
+    }
+    for bar in [4.0f32, 6.0] {
+        let o = Options {
+            rules_decide_at: Some(bar),
+            ..Options::default()
+        };
+        settings.push((format!("rules decide at {bar}"), base, o));
+    }
+    for (name, config, options) in settings {
         let v = Variant {
             name: "study",
-            reads_rules: false,
-            config: c,
-            options: xauthor::variants()[0].options,
+            reads_rules: true,
+            config,
+            options,
         };
-        let a = xauthor::cross_validate(ours, &v, 5);
+        let a = xauthor::cross_validate(&ours, &v, 5);
         let b = xauthor::cross_validate(&theirs, &v, 5);
-        let x = xauthor::cross(ours, &theirs, &v);
-        let y = xauthor::cross(&theirs, ours, &v);
+        let x = xauthor::cross(&ours, &theirs, &v);
+        let y = xauthor::cross(&theirs, &ours, &v);
         println!(
             "{name}: cv ours {:.3} R {:.3} P {:.3} | cv theirs {:.3} R {:.3} P {:.3} || o->t {:.3} R {:.3} P {:.3} | t->o {:.3} R {:.3} P {:.3}",
             a.primary_accuracy, a.review_recall, a.review_precision,
@@ -1392,17 +1439,6 @@ fn router_settings_study() {
             x.primary_accuracy, x.review_recall, x.review_precision,
             y.primary_accuracy, y.review_recall, y.review_precision,
         );
-    };
-    let _ = configs;
-    let n = ours.use_recorded_rule_scores(&recorded);
-    println!("recorded scores for {n} of {} own cases", ours.cases.len());
-    for beta in [1.0f32, 2.0, 3.0] {
-        for pw in [1.0f32, 2.0] {
-            let mut c = base;
-            c.beta = beta;
-            c.positive_weight = pw;
-            study(&format!("beta {beta} pw {pw}"), c, &ours);
-        }
     }
 }
 

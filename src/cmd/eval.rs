@@ -23,7 +23,10 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         Some(EvalAction::Compare { old, new }) => compare_runs(&old, &new),
         Some(EvalAction::Lawbench(l)) => run_lawbench(l),
         Some(EvalAction::Triage { theirs, cv }) => {
-            print!("{}", lawbrain::triage::xauthor::report_files(theirs.as_deref(), cv)?);
+            print!(
+                "{}",
+                lawbrain::triage::xauthor::report_files(theirs.as_deref(), cv)?
+            );
             Ok(())
         }
         None => run_eval(a.run),

@@ -79,7 +79,8 @@ impl HardRules {
         let raw: RawTable = toml::from_str(text)?;
         let mut rules = Vec::new();
         for r in raw.rule {
-            let bad = |what: &str| crate::Error::InvalidInput(format!("hard rule {}: {what}", r.id));
+            let bad =
+                |what: &str| crate::Error::InvalidInput(format!("hard rule {}: {what}", r.id));
             let mut reasons = Vec::new();
             for id in &r.reasons {
                 reasons.push(ReviewReason::from_id(id).ok_or_else(|| bad("unknown reason"))?);
@@ -208,7 +209,10 @@ mod tests {
 
     #[test]
     fn bad_tables_are_errors() {
-        assert!(HardRules::parse("[[rule]]\nid='x'\ntactic=''\nwhy=''\nreasons=['nope']\nany=['a']").is_err());
+        assert!(HardRules::parse(
+            "[[rule]]\nid='x'\ntactic=''\nwhy=''\nreasons=['nope']\nany=['a']"
+        )
+        .is_err());
         assert!(HardRules::parse("[[rule]]\nid='x'\ntactic=''\nwhy=''\nany=['(']").is_err());
     }
 }

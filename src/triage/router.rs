@@ -154,6 +154,11 @@ pub struct Inputs {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Blocks {
     pub ngrams: bool,
+    /// Longest character n-gram (from 1).
+    pub ngram_max: usize,
+    /// Also pairs of characters one apart (`a_c`), robust to a changed
+    /// middle character.
+    pub skip_grams: bool,
     /// The hand-written rules' ten service scores as features.
     pub rules: bool,
     /// The review reasons the hand-written rules raise as features.
@@ -183,6 +188,8 @@ impl Default for Config {
         Config {
             blocks: Blocks {
                 ngrams: true,
+                ngram_max: 3,
+                skip_grams: false,
                 rules: true,
                 rule_reasons: false,
                 laws: false,
@@ -236,12 +243,21 @@ fn units(text: &str) -> Vec<Vec<char>> {
 /// The hashed n-gram block alone (L2-normalised), also used to find the
 /// nearest labelled examples.
 pub fn ngram_features(text: &str) -> Features {
+    ngram_features_with(text, 3, false)
+}
+
+fn ngram_features_with(text: &str, max_n: usize, skip: bool) -> Features {
     let mut idx: Vec<u32> = Vec::new();
     for run in units(text) {
-        for n in 1..=3 {
+        for n in 1..=max_n.max(1) {
             for w in run.windows(n) {
                 let g: String = w.iter().collect();
                 idx.push(fnv(&format!("g:{g}")));
+            }
+        }
+        if skip {
+            for w in run.windows(3) {
+                idx.push(fnv(&format!("s:{}_{}", w[0], w[2])));
             }
         }
     }
@@ -269,7 +285,7 @@ fn normalise(f: &mut Features) {
 /// The full feature vector of `inp` under `blocks`.
 pub fn features(inp: &Inputs, blocks: &Blocks) -> Features {
     let mut out: Features = if blocks.ngrams {
-        ngram_features(&inp.text)
+        ngram_features_with(&inp.text, blocks.ngram_max, blocks.skip_grams)
     } else {
         Vec::new()
     };

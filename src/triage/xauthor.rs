@@ -31,8 +31,8 @@ pub fn variants() -> Vec<Variant> {
     ngrams_only.blocks.rules = false;
     let union = Options::default();
     let learned_reasons_only = Options {
-        hard_rules: true,
         rule_reasons: false,
+        ..Options::default()
     };
     vec![
         Variant {
@@ -59,7 +59,7 @@ pub fn variants() -> Vec<Variant> {
             config: base,
             options: Options {
                 hard_rules: false,
-                rule_reasons: true,
+                ..Options::default()
             },
         },
     ]
@@ -203,7 +203,10 @@ pub fn report(ours: &Set, theirs: &Set, cv: bool) -> String {
         line(&mut out, format!("== {}", v.name));
         line(
             &mut out,
-            format!("  ours->theirs (held out): {}", cross(ours, theirs, &v).line()),
+            format!(
+                "  ours->theirs (held out): {}",
+                cross(ours, theirs, &v).line()
+            ),
         );
         let note = if v.reads_rules {
             "held out for the router; the rule scores of ours are those recorded before tuning on each batch"
@@ -212,12 +215,18 @@ pub fn report(ours: &Set, theirs: &Set, cv: bool) -> String {
         };
         line(
             &mut out,
-            format!("  theirs->ours ({note}): {}", cross(theirs, ours, &v).line()),
+            format!(
+                "  theirs->ours ({note}): {}",
+                cross(theirs, ours, &v).line()
+            ),
         );
         if cv {
             line(
                 &mut out,
-                format!("  5-fold inside ours: {}", cross_validate(ours, &v, 5).line()),
+                format!(
+                    "  5-fold inside ours: {}",
+                    cross_validate(ours, &v, 5).line()
+                ),
             );
             line(
                 &mut out,
@@ -238,9 +247,8 @@ pub fn report_files(theirs: Option<&std::path::Path>, cv: bool) -> crate::Result
     ours.use_recorded_rule_scores(&router::recorded_rule_scores());
     let theirs = match theirs {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                crate::Error::InvalidInput(format!("{}: {e}", p.display()))
-            })?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", p.display())))?;
             Set::new(
                 &p.display().to_string(),
                 router::parse_jsonl(&text, &p.display().to_string())?,
