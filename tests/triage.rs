@@ -1195,6 +1195,7 @@ fn cross_author_report() {
     assert!(o2t.review_recall >= 0.80, "{}", o2t.line());
     assert!(o2t.review_precision >= 0.70, "{}", o2t.line());
     assert!(t2o.primary_accuracy >= 0.62, "{}", t2o.line());
+    // (Not held out: the hand-written review reasons were tuned on ours.)
     assert!(t2o.review_recall >= 0.95, "{}", t2o.line());
     // Better than the pipeline before the router on the review flag.
     let legacy = xauthor::legacy(&theirs);
@@ -1442,6 +1443,27 @@ fn router_settings_study() {
     }
 }
 
+/// The probes on the pipeline before the router (run by hand): how many
+/// each tactic's old code flagged.
+#[test]
+#[ignore]
+fn probes_on_legacy() {
+    let dir = Directory::builtin();
+    let mut tactics = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    for p in probes() {
+        let tr = triage::legacy_triage_in_year(&p.question, &[], &dir, YEAR);
+        let e = tactics.entry(p.tactic.clone()).or_default();
+        e.0 += 1;
+        if tr.review_reasons.contains(&p.reason) {
+            e.1 += 1;
+        }
+    }
+    for (k, (n, ok)) in &tactics {
+        println!("legacy {k}: {ok}/{n}");
+    }
+}
+
+/// Where the router and the pipeline before it differ on the dev set.
 #[test]
 #[ignore]
 fn dev_legacy_vs_router() {
