@@ -178,6 +178,8 @@ pub struct Config {
     pub positive_weight: f32,
     /// Folds of the inner cross-validation that picks the reason thresholds.
     pub folds: usize,
+    /// Weigh each primary class by the inverse of its frequency.
+    pub balance_classes: bool,
     /// The F-beta the thresholds maximise (2: recall counts four times
     /// as much as precision).
     pub beta: f32,
@@ -199,6 +201,7 @@ impl Default for Config {
             learning_rate: 0.8,
             l2: 1e-4,
             positive_weight: 1.0,
+            balance_classes: false,
             folds: 5,
             beta: 2.0,
         }
@@ -429,6 +432,21 @@ fn service_index(s: Service) -> usize {
 fn fit(xs: &[Features], cases: &[&LabelledCase], cfg: &Config) -> Layers {
     let mut primary = Linear::new(Service::ALL.len());
     let mut reasons = Linear::new(REASONS.len());
+    let mut class_n = [0usize; 10];
+    for c in cases {
+        class_n[service_index(c.primary)] += 1;
+    }
+    let present = class_n.iter().filter(|n| **n > 0).count().max(1);
+    let class_w: Vec<f32> = class_n
+        .iter()
+        .map(|n| {
+            if cfg.balance_classes && *n > 0 {
+                cases.len() as f32 / (present as f32 * *n as f32)
+            } else {
+                1.0
+            }
+        })
+        .collect();
     for epoch in 0..cfg.epochs {
         let lr = cfg.learning_rate / (1.0 + epoch as f32 * 0.1);
         for i in order(xs.len(), epoch) {
@@ -438,6 +456,9 @@ fn fit(xs: &[Features], cases: &[&LabelledCase], cfg: &Config) -> Layers {
             softmax(&mut p);
             let y = service_index(c.primary);
             p[y] -= 1.0;
+            for v in p.iter_mut() {
+                *v *= class_w[y];
+            }
             primary.step(x, &p, lr, cfg.l2);
             let z = reasons.scores(x);
             let g: Vec<f32> = REASONS
