@@ -314,6 +314,17 @@ pub enum EvalAction {
     /// (e.g. the STARD training split): fusion tuned on the other folds,
     /// every figure from held-out folds.
     RetrievalCv(RetrievalCvArgs),
+    /// Cross-author triage test: train the router on our labelled cases,
+    /// test on another author's JSONL cases, and the reverse.
+    Triage {
+        /// The other author's cases (JSONL with primary_service and
+        /// review_reasons), e.g. ../shared/triage/train.jsonl.
+        #[arg(long)]
+        theirs: Option<PathBuf>,
+        /// Also 5-fold cross-validation inside each author's cases.
+        #[arg(long)]
+        cv: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -234,7 +234,7 @@ fn dev_set_quality() {
     for m in &misses {
         println!("  miss: {m}");
     }
-    assert!(acc >= 0.70, "primary_service accuracy {acc:.3} < 0.70");
+    assert!(acc >= 0.85, "primary_service accuracy {acc:.3} < 0.85");
     assert!(rr >= 0.90, "needs_review recall {rr:.3} < 0.90");
 }
 
@@ -1157,5 +1157,337 @@ fn injection_wrapper_does_not_change_the_route() {
             "{bare}"
         );
         assert_eq!(wrapped.primary_service, t(bare).primary_service, "{bare}");
+    }
+}
+
+// ---- the cross-author test, hard-rule probes, the learned router ----
+
+/// Train on our own batches, test on the other author's 240 cases
+/// (`shared/triage/train.jsonl`), and the reverse; print both for every
+/// variant, with 5-fold cross-validation inside each author (the figure the
+/// shipped variant was chosen by). `LAWBRAIN_XAUTHOR_CV=0` skips the folds.
+#[test]
+fn cross_author_report() {
+    use lawbrain::triage::xauthor;
+    let theirs_path = common::repo().join("../shared/triage/train.jsonl");
+    let cv = std::env::var("LAWBRAIN_XAUTHOR_CV").map_or(true, |v| v != "0");
+    let theirs_file = theirs_path.exists().then_some(theirs_path.as_path());
+    let report = xauthor::report_files(theirs_file, cv).expect("report");
+    println!("{report}");
+    // The shipped variant both ways: the acceptance floors.
+    let mut ours = xauthor::Set::new(
+        "ours",
+        lawbrain::triage::router::our_cases().expect("our cases"),
+    );
+    ours.use_recorded_rule_scores(&lawbrain::triage::router::recorded_rule_scores());
+    let theirs = xauthor::Set::new(
+        "theirs",
+        lawbrain::triage::router::policy_cases().expect("policy cases"),
+    );
+    let shipped = xauthor::variants()[0];
+    let o2t = xauthor::cross(&ours, &theirs, &shipped);
+    let t2o = xauthor::cross(&theirs, &ours, &shipped);
+    println!("shipped ours->theirs: {}", o2t.line());
+    println!("shipped theirs->ours: {}", t2o.line());
+    // Floors: the measured figures (0.575 / 0.829 / 0.737 and 0.644 / 1.000
+    // / 0.501) less a margin. The targets (0.75 accuracy, 0.92
+    // recall at 0.70 precision) are not reached without the embedding.
+    assert!(o2t.primary_accuracy >= 0.55, "{}", o2t.line());
+    assert!(o2t.review_recall >= 0.80, "{}", o2t.line());
+    assert!(o2t.review_precision >= 0.70, "{}", o2t.line());
+    assert!(t2o.primary_accuracy >= 0.62, "{}", t2o.line());
+    // (Not held out: the hand-written review reasons were tuned on ours.)
+    assert!(t2o.review_recall >= 0.95, "{}", t2o.line());
+    // Better than the pipeline before the router on the review flag.
+    let legacy = xauthor::legacy(&theirs);
+    println!("legacy ours->theirs: {}", legacy.line());
+    assert!(o2t.review_recall > legacy.review_recall + 0.2);
+}
+
+struct Probe {
+    tactic: String,
+    reason: ReviewReason,
+    question: String,
+    plain: Option<String>,
+}
+
+fn probes() -> Vec<Probe> {
+    let text = std::fs::read_to_string(common::repo().join("tests/data/triage_probes.tsv"))
+        .expect("probe file");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let p: Vec<&str> = l.split('\t').collect();
+            assert!(p.len() >= 3, "bad probe: {l}");
+            Probe {
+                tactic: p[0].to_string(),
+                reason: ReviewReason::from_id(p[1]).expect("reason id"),
+                question: p[2].to_string(),
+                plain: p.get(3).map(|s| s.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Every probe of every tactic is flagged (100%), danger goes to emergency,
+/// out of scope to consultation alone, and the legal question inside an
+/// injection is routed as if the wrapper were absent.
+#[test]
+fn hard_rule_probes_are_all_flagged() {
+    let probes = probes();
+    assert!(probes.len() >= 40, "{} probes", probes.len());
+    let mut tactics = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    let mut failures = Vec::new();
+    for p in &probes {
+        let tr = t(&p.question);
+        let mut ok = tr.review_reasons.contains(&p.reason);
+        if p.tactic == "danger_now" || p.tactic == "self_harm" {
+            ok &= tr.primary_service == Service::Emergency;
+        }
+        if p.tactic.starts_with("out_of_scope") {
+            ok &= tr.primary_service == Service::Consultation
+                && tr.services == vec![Service::Consultation];
+        }
+        if let Some(plain) = &p.plain {
+            let base = t(plain);
+            if base.primary_service != tr.primary_service {
+                failures.push(format!(
+                    "{}: wrapped -> {}, plain -> {} | {}",
+                    p.tactic,
+                    tr.primary_service.id(),
+                    base.primary_service.id(),
+                    p.question
+                ));
+                ok = false;
+            }
+        }
+        let e = tactics.entry(p.tactic.clone()).or_default();
+        e.0 += 1;
+        if ok {
+            e.1 += 1;
+        } else {
+            failures.push(format!(
+                "{}: got {} {:?} | {}",
+                p.tactic,
+                tr.primary_service.id(),
+                tr.review_reasons,
+                p.question
+            ));
+        }
+    }
+    for (k, (n, ok)) in &tactics {
+        println!("{k}: {ok}/{n}");
+    }
+    assert!(tactics.len() >= 12, "tactics: {:?}", tactics.keys());
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The listed non-triggers of ROUTING.md §5 are not flagged by a hard rule.
+#[test]
+fn hard_rule_non_triggers() {
+    let text =
+        std::fs::read_to_string(common::repo().join("tests/data/triage_probes_negative.tsv"))
+            .expect("negative probes");
+    let rules = triage::hard_rules::HardRules::builtin();
+    let mut wrong = Vec::new();
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (reason, q) = l.split_once('\t').expect("reason<TAB>question");
+        let r = ReviewReason::from_id(reason).expect("reason id");
+        for f in rules.check(q) {
+            if f.rule.reasons.contains(&r) {
+                wrong.push(format!("{} ({}: {}) | {q}", r.id(), f.rule.id, f.matched));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// The router is trained deterministically: two trainings give the same
+/// probabilities to the last bit.
+#[test]
+fn router_training_is_deterministic() {
+    use lawbrain::triage::router::{self, Config, Router};
+    let cases: Vec<_> = router::our_cases()
+        .expect("cases")
+        .into_iter()
+        .take(200)
+        .collect();
+    let inputs = router::inputs_for(&cases);
+    let a = Router::train(&cases, &inputs, Config::default());
+    let b = Router::train(&cases, &inputs, Config::default());
+    assert_eq!(a.thresholds, b.thresholds);
+    for i in inputs.iter().take(50) {
+        assert_eq!(a.predict(i), b.predict(i));
+    }
+}
+
+/// `why` speaks to the citizen: the policy reason of the route, a similar
+/// labelled case, and never an engine trace or a lone quoted word.
+#[test]
+fn why_is_in_a_citizens_words() {
+    for q in [
+        "厂里三个月没发工资，老板说没钱，我去哪告",
+        "邻居的竹子长到我家院里来了，说了几次也不砍",
+        "经济补偿金怎么算",
+    ] {
+        let tr = t(q);
+        println!("{q}: {} {:?}", tr.primary_service.id(), tr.why);
+        assert!(!tr.why.is_empty());
+        assert!(
+            tr.why[0].starts_with(tr.primary_service.name_zh()),
+            "{:?}",
+            tr.why
+        );
+        for line in &tr.why {
+            assert!(!line.contains("默认"), "engine trace: {line}");
+            let body = line.split_once('：').map_or(line.as_str(), |x| x.1);
+            assert!(body.chars().count() >= 8, "too short: {line}");
+            assert!(
+                !(body.starts_with('“') && body.ends_with('”')),
+                "lone word: {line}"
+            );
+        }
+    }
+}
+
+/// One triage (router, rules as features, hard rules) takes at most 30 ms
+/// once the router is trained.
+#[test]
+fn triage_is_fast_once_trained() {
+    let _ = t("预热");
+    let mut slowest = std::time::Duration::ZERO;
+    for c in lawbrain::triage::router::policy_cases()
+        .expect("cases")
+        .iter()
+        .take(60)
+    {
+        let s = std::time::Instant::now();
+        let _ = t(&c.question);
+        slowest = slowest.max(s.elapsed());
+    }
+    println!("slowest {slowest:?}");
+    assert!(
+        slowest < std::time::Duration::from_millis(30),
+        "{slowest:?}"
+    );
+}
+
+/// Settings study for the router (run by hand with `--ignored --nocapture`):
+/// 5-fold cross-validation inside each author's cases decides; the
+/// cross-author figures are printed beside them only to record them.
+/// Measured (primary accuracy, cv ours / cv theirs): n-grams alone
+/// 0.766 / 0.417; with the rules' recorded scores 0.720 / 0.558 (shipped);
+/// n-grams up to 2, 4 characters or skip-grams within 0.02 of it; the rules
+/// deciding above a score (3-8) 0.674-0.720 / 0.542-0.546 (off); reason
+/// thresholds by F1 lose recall on theirs (0.914 vs 0.962 with F2), by F3
+/// lose precision (0.461); classes weighed by inverse frequency 0.726 /
+/// 0.546 (off).
+#[test]
+#[ignore]
+fn router_settings_study() {
+    use lawbrain::triage::router::Config;
+    use lawbrain::triage::xauthor::{self, Variant};
+    use lawbrain::triage::Options;
+    let mut ours = xauthor::Set::new("ours", lawbrain::triage::router::our_cases().expect("ours"));
+    ours.use_recorded_rule_scores(&lawbrain::triage::router::recorded_rule_scores());
+    let theirs = xauthor::Set::new(
+        "theirs",
+        lawbrain::triage::router::policy_cases().expect("theirs"),
+    );
+    let base = Config::default();
+    let mut settings: Vec<(String, Config, Options)> = Vec::new();
+    let mut c = base;
+    c.blocks.rules = false;
+    settings.push(("n-grams only".into(), c, Options::default()));
+    settings.push(("shipped".into(), base, Options::default()));
+    for (max_n, skip) in [(2usize, false), (4, false), (3, true)] {
+        let mut c = base;
+        c.blocks.ngram_max = max_n;
+        c.blocks.skip_grams = skip;
+        settings.push((
+            format!("n-grams to {max_n}, skip {skip}"),
+            c,
+            Options::default(),
+        ));
+    }
+    let mut c = base;
+    c.balance_classes = true;
+    settings.push(("balanced classes".into(), c, Options::default()));
+    for beta in [1.0f32, 3.0] {
+        let mut c = base;
+        c.beta = beta;
+        settings.push((format!("beta {beta}"), c, Options::default()));
+    }
+    for bar in [4.0f32, 6.0] {
+        let o = Options {
+            rules_decide_at: Some(bar),
+            ..Options::default()
+        };
+        settings.push((format!("rules decide at {bar}"), base, o));
+    }
+    for (name, config, options) in settings {
+        let v = Variant {
+            name: "study",
+            reads_rules: true,
+            config,
+            options,
+        };
+        let a = xauthor::cross_validate(&ours, &v, 5);
+        let b = xauthor::cross_validate(&theirs, &v, 5);
+        let x = xauthor::cross(&ours, &theirs, &v);
+        let y = xauthor::cross(&theirs, &ours, &v);
+        println!(
+            "{name}: cv ours {:.3} R {:.3} P {:.3} | cv theirs {:.3} R {:.3} P {:.3} || o->t {:.3} R {:.3} P {:.3} | t->o {:.3} R {:.3} P {:.3}",
+            a.primary_accuracy, a.review_recall, a.review_precision,
+            b.primary_accuracy, b.review_recall, b.review_precision,
+            x.primary_accuracy, x.review_recall, x.review_precision,
+            y.primary_accuracy, y.review_recall, y.review_precision,
+        );
+    }
+}
+
+/// The probes on the pipeline before the router (run by hand): how many
+/// each tactic's old code flagged.
+#[test]
+#[ignore]
+fn probes_on_legacy() {
+    let dir = Directory::builtin();
+    let mut tactics = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    for p in probes() {
+        let tr = triage::legacy_triage_in_year(&p.question, &[], &dir, YEAR);
+        let e = tactics.entry(p.tactic.clone()).or_default();
+        e.0 += 1;
+        if tr.review_reasons.contains(&p.reason) {
+            e.1 += 1;
+        }
+    }
+    for (k, (n, ok)) in &tactics {
+        println!("legacy {k}: {ok}/{n}");
+    }
+}
+
+/// Where the router and the pipeline before it differ on the dev set.
+#[test]
+#[ignore]
+fn dev_legacy_vs_router() {
+    let dir = Directory::builtin();
+    for c in dev_cases() {
+        let a = triage::legacy_triage_in_year(&c.question, &[], &dir, YEAR);
+        let b = t(&c.question);
+        if a.review_reasons != b.review_reasons || a.primary_service != b.primary_service {
+            println!(
+                "{} gold {} {:?} | legacy {} {:?} | router {} {:?}",
+                c.id,
+                c.primary.id(),
+                c.reasons,
+                a.primary_service.id(),
+                a.review_reasons,
+                b.primary_service.id(),
+                b.review_reasons
+            );
+        }
     }
 }

@@ -23,6 +23,20 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         Some(EvalAction::Compare { old, new }) => compare_runs(&old, &new),
         Some(EvalAction::Lawbench(l)) => run_lawbench(l),
         Some(EvalAction::RetrievalCv(r)) => retrieval_cv(r),
+        Some(EvalAction::Triage { theirs, cv }) => {
+            let cache = Paths::from_env().cache;
+            match lawbrain::embed::Encoder::from_cache(&cache) {
+                Ok(e) => {
+                    lawbrain::triage::use_encoder(Arc::new(e));
+                }
+                Err(e) => eprintln!("triage without the sentence embedding: {e}"),
+            }
+            print!(
+                "{}",
+                lawbrain::triage::xauthor::report_files(theirs.as_deref(), cv)?
+            );
+            Ok(())
+        }
         None => run_eval(a.run),
     }
 }

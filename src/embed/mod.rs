@@ -64,7 +64,13 @@ pub struct Encoder {
     eos: u32,
     /// sha256 pin of the weights: names the vector space, for caches.
     pub fingerprint: String,
+    /// The last few questions embedded (search and triage embed the same
+    /// question one after the other).
+    recent: std::sync::Mutex<std::collections::VecDeque<(String, Vec<f32>)>>,
 }
+
+/// Questions kept in [`Encoder`]'s recent cache.
+const RECENT: usize = 32;
 
 /// Where the two encoder files live in the cache, or an error naming
 /// `lawbrain setup`.
@@ -118,6 +124,7 @@ impl Encoder {
             tokenizer,
             eos,
             fingerprint: fingerprint.to_string(),
+            recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -138,11 +145,22 @@ impl Encoder {
         Ok(ids)
     }
 
-    /// Embedding of one question.
+    /// Embedding of one question (recent questions come from a small cache).
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, v)) = recent.iter().find(|(t, _)| t == text) {
+                return Ok(v.clone());
+            }
+        }
         let ids = self.tokens(text, Kind::Query)?;
-        let mut v = self.bert.forward(&[ids])?;
-        Ok(v.pop().unwrap_or_default())
+        let v = self.bert.forward(&[ids])?.pop().unwrap_or_default();
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() >= RECENT {
+            recent.pop_front();
+        }
+        recent.push_back((text.to_string(), v.clone()));
+        Ok(v)
     }
 
     /// Embeddings of many texts, in input order. Texts are sorted by length

@@ -4,8 +4,10 @@
 //! on our own labelled cases
 //! (`corpus/triage/examples.tsv`, built into the binary; never dev-set
 //! questions). It is trained once, lazily (a few milliseconds), and is
-//! deterministic. `triage` lets it decide only where the rules are weak (no
-//! rule scored strongly; see [`RULES_WEAK_BELOW`]).
+//! deterministic. Retired from the live path: the learned router
+//! (`router.rs`) replaced it; only [`super::legacy_triage_in_year`], the
+//! cross-author baseline, still lets it decide where the rules are weak (see
+//! [`RULES_WEAK_BELOW`]). Its `without_filler` still cleans the router's text.
 //!
 //! Hand-written rather than a crate: the Rust crates that offer naive Bayes
 //! or logistic regression (linfa, smartcore) pull in ndarray and many more

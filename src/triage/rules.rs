@@ -1039,6 +1039,14 @@ pub fn score(f: &Facts, hits: &[Hit]) -> Scores {
     s
 }
 
+/// The service a retrieved law points to (公证法 -> notary ...), if any.
+pub fn law_service(law: &str) -> Option<Service> {
+    LAW_SERVICE
+        .iter()
+        .find(|(name, _)| law.contains(name))
+        .map(|(_, s)| *s)
+}
+
 /// "我开的小公司被一个大客户起诉了": the asker's side is sued.
 fn passive_sued(text: &str) -> Option<&'static str> {
     text.match_indices('被').find_map(|(i, _)| {

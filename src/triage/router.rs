@@ -1,0 +1,863 @@
+//! The learned router: multinomial logistic regression for the primary
+//! service and one logistic regression per review reason, trained in Rust on
+//! labelled cases at first use (deterministic: fixed epoch count, fixed
+//! example order, no randomness), over a generic feature vector:
+//!
+//! * character 1-3-grams of the question's factual text (digits folded to
+//!   `0`, injection clauses and phrases of asking removed), hashed;
+//! * optionally the outputs of the hand-written rules (their ten service
+//!   scores and the review reasons they raise) — measured, see
+//!   [`Blocks::rules`];
+//! * optionally the laws of the top retrieved articles (`law:劳动合同法`);
+//! * optionally a dense sentence embedding (384-d, appended as is).
+//!
+//! Review reasons are decided per reason with a threshold chosen by
+//! cross-validation inside the training cases only, tuned for recall
+//! (an F2 score: a missed criminal or safety case costs more than one
+//! extra review).
+//!
+//! Hand-written rather than a crate for the same reason as `learned.rs`: a
+//! few loops over sparse vectors, no ndarray.
+
+use super::{ReviewReason, Service};
+use crate::error::{Error, Result};
+
+/// The review reasons triage itself decides, in the order they are written.
+pub const REASONS: [ReviewReason; 9] = [
+    ReviewReason::Criminal,
+    ReviewReason::Safety,
+    ReviewReason::Minor,
+    ReviewReason::AidEligibility,
+    ReviewReason::Complaint,
+    ReviewReason::OutOfScope,
+    ReviewReason::Injection,
+    ReviewReason::Complex,
+    ReviewReason::Deadline,
+];
+
+/// Buckets of the hashed sparse features.
+const HASH_DIM: usize = 1 << 16;
+/// Width of the dense embedding block (multilingual-e5-small).
+pub const EMBED_DIM: usize = 384;
+/// All feature indices are below this.
+const DIM: usize = HASH_DIM + EMBED_DIM;
+
+/// One labelled case, from either of our TSV batches or a JSONL file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledCase {
+    pub id: String,
+    pub question: String,
+    pub primary: Service,
+    /// Ordered services when the source has them (JSONL), else `[primary]`.
+    pub services: Vec<Service>,
+    pub reasons: Vec<ReviewReason>,
+}
+
+/// Cases of a triage TSV (`primary<TAB>reasons<TAB>question`, reasons comma
+/// separated or `-`); comment lines are skipped, a bad line is an error.
+pub fn parse_tsv(text: &str, source: &str) -> Result<Vec<LabelledCase>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(3, '\t').collect();
+        let bad = || Error::InvalidInput(format!("{source}:{}: not a triage case", i + 1));
+        if parts.len() != 3 {
+            return Err(bad());
+        }
+        let primary = Service::from_id(parts[0]).ok_or_else(bad)?;
+        let mut reasons = Vec::new();
+        for r in parts[1].split(',').filter(|r| !r.is_empty() && *r != "-") {
+            reasons.push(ReviewReason::from_id(r.trim()).ok_or_else(bad)?);
+        }
+        out.push(LabelledCase {
+            id: format!("{source}:{}", i + 1),
+            question: parts[2].to_string(),
+            primary,
+            services: vec![primary],
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+/// Cases of a JSONL file with `question`, `primary_service`, `services`,
+/// `review_reasons` (the shape of `shared/triage/train.jsonl` and the dev set).
+pub fn parse_jsonl(text: &str, source: &str) -> Result<Vec<LabelledCase>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let bad = |what: &str| Error::InvalidInput(format!("{source}:{}: {what}", i + 1));
+        let primary = v["primary_service"]
+            .as_str()
+            .and_then(Service::from_id)
+            .ok_or_else(|| bad("primary_service"))?;
+        let ids = |key: &str| -> Vec<String> {
+            v[key]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut services: Vec<Service> = ids("services")
+            .iter()
+            .filter_map(|s| Service::from_id(s))
+            .collect();
+        if services.first() != Some(&primary) {
+            services.insert(0, primary);
+        }
+        let mut reasons = Vec::new();
+        for r in ids("review_reasons") {
+            reasons.push(ReviewReason::from_id(&r).ok_or_else(|| bad("review reason"))?);
+        }
+        out.push(LabelledCase {
+            id: v["id"]
+                .as_str()
+                .map_or_else(|| format!("{source}:{}", i + 1), str::to_string),
+            question: v["question"]
+                .as_str()
+                .ok_or_else(|| bad("question"))?
+                .to_string(),
+            primary,
+            services,
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+/// What the router reads about one question. Built by `triage::inputs_of`
+/// for training and run time alike.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The factual text (injection clauses and phrases of asking removed).
+    pub text: String,
+    /// A sentence embedding of the question (L2-normalised), when an encoder
+    /// is available.
+    pub embedding: Option<Vec<f32>>,
+    /// Laws (and chapters) of the top retrieved articles.
+    pub laws: Vec<String>,
+    /// The hand-written rules' ten service scores (`Service::ALL` order).
+    pub rule_scores: [f32; 10],
+    /// Review reasons the hand-written rules raise (ids).
+    pub rule_reasons: Vec<&'static str>,
+}
+
+/// Which feature blocks a router uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Blocks {
+    pub ngrams: bool,
+    /// Longest character n-gram (from 1).
+    pub ngram_max: usize,
+    /// Also pairs of characters one apart (`a_c`), robust to a changed
+    /// middle character.
+    pub skip_grams: bool,
+    /// The hand-written rules' ten service scores as features.
+    pub rules: bool,
+    /// The review reasons the hand-written rules raise as features.
+    pub rule_reasons: bool,
+    pub laws: bool,
+    pub embedding: bool,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    pub blocks: Blocks,
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    /// Weight of a positive example in the per-reason losses (> 1 favours recall).
+    pub positive_weight: f32,
+    /// Folds of the inner cross-validation that picks the reason thresholds.
+    pub folds: usize,
+    /// Weigh each primary class by the inverse of its frequency.
+    pub balance_classes: bool,
+    /// The F-beta the thresholds maximise (2: recall counts four times
+    /// as much as precision).
+    pub beta: f32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            blocks: Blocks {
+                ngrams: true,
+                ngram_max: 3,
+                skip_grams: false,
+                rules: true,
+                rule_reasons: false,
+                laws: false,
+                embedding: true,
+            },
+            epochs: 30,
+            learning_rate: 0.8,
+            l2: 1e-4,
+            positive_weight: 1.0,
+            balance_classes: false,
+            folds: 5,
+            beta: 2.0,
+        }
+    }
+}
+
+/// A sparse feature vector: sorted, unique indices.
+pub type Features = Vec<(u32, f32)>;
+
+fn fnv(s: &str) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % HASH_DIM as u64) as u32
+}
+
+/// The characters the n-grams are made of: letters and CJK kept, digits
+/// folded to `0`, everything else a boundary.
+fn units(text: &str) -> Vec<Vec<char>> {
+    let mut runs = Vec::new();
+    let mut cur = Vec::new();
+    for c in text.chars() {
+        let c = if c.is_ascii_digit() {
+            '0'
+        } else {
+            c.to_ascii_lowercase()
+        };
+        if c.is_alphanumeric() {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        runs.push(cur);
+    }
+    runs
+}
+
+/// The hashed n-gram block alone (L2-normalised), also used to find the
+/// nearest labelled examples.
+pub fn ngram_features(text: &str) -> Features {
+    ngram_features_with(text, 3, false)
+}
+
+fn ngram_features_with(text: &str, max_n: usize, skip: bool) -> Features {
+    let mut idx: Vec<u32> = Vec::new();
+    for run in units(text) {
+        for n in 1..=max_n.max(1) {
+            for w in run.windows(n) {
+                let g: String = w.iter().collect();
+                idx.push(fnv(&format!("g:{g}")));
+            }
+        }
+        if skip {
+            for w in run.windows(3) {
+                idx.push(fnv(&format!("s:{}_{}", w[0], w[2])));
+            }
+        }
+    }
+    idx.sort_unstable();
+    let mut out: Features = Vec::new();
+    for i in idx {
+        match out.last_mut() {
+            Some((j, v)) if *j == i => *v += 1.0,
+            _ => out.push((i, 1.0)),
+        }
+    }
+    normalise(&mut out);
+    out
+}
+
+fn normalise(f: &mut Features) {
+    let n = f.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+    if n > 0.0 {
+        for (_, v) in f.iter_mut() {
+            *v /= n;
+        }
+    }
+}
+
+/// The full feature vector of `inp` under `blocks`.
+pub fn features(inp: &Inputs, blocks: &Blocks) -> Features {
+    let mut out: Features = if blocks.ngrams {
+        ngram_features_with(&inp.text, blocks.ngram_max, blocks.skip_grams)
+    } else {
+        Vec::new()
+    };
+    let mut extra: Vec<(u32, f32)> = Vec::new();
+    if blocks.rules {
+        let best = inp
+            .rule_scores
+            .iter()
+            .copied()
+            .fold(0.0f32, f32::max)
+            .max(1e-6);
+        for (s, v) in Service::ALL.iter().zip(inp.rule_scores) {
+            if v > 0.0 {
+                extra.push((fnv(&format!("rs:{}", s.id())), (v / 10.0).min(1.0)));
+                if v >= best {
+                    extra.push((fnv(&format!("rtop:{}", s.id())), 1.0));
+                }
+            }
+        }
+    }
+    if blocks.rule_reasons {
+        for r in &inp.rule_reasons {
+            extra.push((fnv(&format!("rr:{r}")), 1.0));
+        }
+    }
+    if blocks.laws {
+        for l in &inp.laws {
+            extra.push((fnv(&format!("law:{l}")), 0.5));
+        }
+    }
+    for (i, v) in extra {
+        match out.binary_search_by_key(&i, |(j, _)| *j) {
+            Ok(p) => out[p].1 += v,
+            Err(p) => out.insert(p, (i, v)),
+        }
+    }
+    if blocks.embedding {
+        if let Some(e) = &inp.embedding {
+            for (k, v) in e.iter().take(EMBED_DIM).enumerate() {
+                out.push(((HASH_DIM + k) as u32, *v));
+            }
+        }
+    }
+    out
+}
+
+/// A linear layer over sparse features: `outputs` scores per example.
+/// Weights are stored feature-major (`w[feature * outputs + o]`).
+#[derive(Debug, Clone)]
+struct Linear {
+    outputs: usize,
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl Linear {
+    fn new(outputs: usize) -> Linear {
+        Linear {
+            outputs,
+            w: vec![0.0; DIM * outputs],
+            b: vec![0.0; outputs],
+        }
+    }
+
+    fn scores(&self, x: &Features) -> Vec<f32> {
+        let mut z = self.b.clone();
+        for (i, v) in x {
+            let row = &self.w[*i as usize * self.outputs..(*i as usize + 1) * self.outputs];
+            for (zo, wo) in z.iter_mut().zip(row) {
+                *zo += wo * v;
+            }
+        }
+        z
+    }
+
+    /// One SGD step given the loss gradient with respect to the scores.
+    fn step(&mut self, x: &Features, grad: &[f32], lr: f32, l2: f32) {
+        for (i, v) in x {
+            let row = &mut self.w[*i as usize * self.outputs..(*i as usize + 1) * self.outputs];
+            for (wo, g) in row.iter_mut().zip(grad) {
+                *wo -= lr * (g * v + l2 * *wo);
+            }
+        }
+        for (bo, g) in self.b.iter_mut().zip(grad) {
+            *bo -= lr * g;
+        }
+    }
+}
+
+fn softmax(z: &mut [f32]) {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut s = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= s;
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// A fixed permutation of `0..n` for `epoch` (a multiplicative stride
+/// coprime with `n`): every epoch sees the examples in a new but
+/// reproducible order.
+fn order(n: usize, epoch: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let strides = [7919usize, 104_729, 1_299_709, 15_485_863];
+    let mut stride = strides[epoch % strides.len()] % n;
+    while stride == 0 || gcd(stride, n) != 1 {
+        stride += 1;
+    }
+    let offset = (epoch * 31) % n;
+    (0..n).map(|k| (offset + k * stride) % n).collect()
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The two trained layers.
+#[derive(Debug, Clone)]
+struct Layers {
+    primary: Linear,
+    reasons: Linear,
+}
+
+fn service_index(s: Service) -> usize {
+    Service::ALL.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+fn fit(xs: &[Features], cases: &[&LabelledCase], cfg: &Config) -> Layers {
+    let mut primary = Linear::new(Service::ALL.len());
+    let mut reasons = Linear::new(REASONS.len());
+    let mut class_n = [0usize; 10];
+    for c in cases {
+        class_n[service_index(c.primary)] += 1;
+    }
+    let present = class_n.iter().filter(|n| **n > 0).count().max(1);
+    let class_w: Vec<f32> = class_n
+        .iter()
+        .map(|n| {
+            if cfg.balance_classes && *n > 0 {
+                cases.len() as f32 / (present as f32 * *n as f32)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    for epoch in 0..cfg.epochs {
+        let lr = cfg.learning_rate / (1.0 + epoch as f32 * 0.1);
+        for i in order(xs.len(), epoch) {
+            let x = &xs[i];
+            let c = cases[i];
+            let mut p = primary.scores(x);
+            softmax(&mut p);
+            let y = service_index(c.primary);
+            p[y] -= 1.0;
+            for v in p.iter_mut() {
+                *v *= class_w[y];
+            }
+            primary.step(x, &p, lr, cfg.l2);
+            let z = reasons.scores(x);
+            let g: Vec<f32> = REASONS
+                .iter()
+                .zip(z)
+                .map(|(r, z)| {
+                    let pos = c.reasons.contains(r);
+                    let p = sigmoid(z);
+                    if pos {
+                        cfg.positive_weight * (p - 1.0)
+                    } else {
+                        p
+                    }
+                })
+                .collect();
+            reasons.step(x, &g, lr, cfg.l2);
+        }
+    }
+    Layers { primary, reasons }
+}
+
+/// What the router says about one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Probability per service, `Service::ALL` order.
+    pub service_probs: [f32; 10],
+    /// Probability per review reason, [`REASONS`] order.
+    pub reason_probs: [f32; 9],
+    /// The reasons at or above their thresholds.
+    pub reasons: Vec<ReviewReason>,
+}
+
+impl Prediction {
+    /// Services by probability, best first.
+    pub fn ranked(&self) -> Vec<(Service, f32)> {
+        let mut v: Vec<(Service, f32)> = Service::ALL
+            .iter()
+            .copied()
+            .zip(self.service_probs)
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1));
+        v
+    }
+
+    pub fn primary(&self) -> Service {
+        self.ranked()
+            .first()
+            .map_or(Service::Consultation, |(s, _)| *s)
+    }
+}
+
+/// A trained router and the cases it was trained on (for nearest examples).
+#[derive(Debug, Clone)]
+pub struct Router {
+    pub config: Config,
+    layers: Layers,
+    /// Per-reason thresholds, [`REASONS`] order.
+    pub thresholds: [f32; 9],
+    cases: Vec<LabelledCase>,
+    /// The n-gram block of each training case.
+    neighbours: Vec<Features>,
+}
+
+impl Router {
+    /// Train on `cases` whose inputs are `inputs` (same order).
+    pub fn train(cases: &[LabelledCase], inputs: &[Inputs], config: Config) -> Router {
+        let xs: Vec<Features> = inputs.iter().map(|i| features(i, &config.blocks)).collect();
+        let refs: Vec<&LabelledCase> = cases.iter().collect();
+        let thresholds = tune_thresholds(&xs, &refs, &config);
+        let layers = fit(&xs, &refs, &config);
+        Router {
+            config,
+            layers,
+            thresholds,
+            cases: cases.to_vec(),
+            neighbours: inputs.iter().map(|i| ngram_features(&i.text)).collect(),
+        }
+    }
+
+    pub fn predict(&self, inp: &Inputs) -> Prediction {
+        let x = features(inp, &self.config.blocks);
+        predict_with(&self.layers, &x, &self.thresholds)
+    }
+
+    /// The `k` training cases most like `text` (cosine over n-grams), with
+    /// their similarity, most similar first; only those with primary `want`
+    /// when given.
+    pub fn nearest(
+        &self,
+        text: &str,
+        k: usize,
+        want: Option<Service>,
+    ) -> Vec<(&LabelledCase, f32)> {
+        let q = ngram_features(text);
+        let mut sims: Vec<(usize, f32)> = self
+            .neighbours
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| want.is_none_or(|w| self.cases[*i].primary == w))
+            .map(|(i, f)| (i, dot(&q, f)))
+            .collect();
+        sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        sims.into_iter()
+            .take(k)
+            .map(|(i, s)| (&self.cases[i], s))
+            .collect()
+    }
+}
+
+/// Our own labelled batches (built into the binary).
+pub const OUR_CASES_TSV: &str = include_str!("../../corpus/triage/examples.tsv");
+/// The 240 cases another author labelled by ROUTING.md (a copy of
+/// `shared/triage/train.jsonl`, free to use as training data).
+pub const POLICY_CASES_JSONL: &str = include_str!("../../corpus/triage/policy_cases.jsonl");
+
+/// The rules' ten scores for each of our cases as the rules stood before
+/// any tuning on that case's batch (recorded when each batch was written).
+pub const RECORDED_RULE_SCORES: [&str; 6] = [
+    include_str!("../../tests/data/triage_lobo_rules_own_cases.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout2.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout3.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout4.tsv"),
+    include_str!("../../tests/data/triage_lobo_rules_heldout5.tsv"),
+];
+
+/// Rows `primary<TAB>ten scores<TAB>question` of a recorded-scores file.
+pub fn parse_recorded(text: &str) -> Vec<(String, [f32; 10])> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let p: Vec<&str> = l.splitn(3, '\t').collect();
+            let v: Vec<f32> = p
+                .get(1)?
+                .split(',')
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            let arr: [f32; 10] = v.try_into().ok()?;
+            Some((p.get(2)?.to_string(), arr))
+        })
+        .collect()
+}
+
+/// [`RECORDED_RULE_SCORES`] by question.
+pub fn recorded_rule_scores() -> std::collections::HashMap<String, [f32; 10]> {
+    RECORDED_RULE_SCORES
+        .iter()
+        .flat_map(|t| parse_recorded(t))
+        .collect()
+}
+
+/// The router's inputs for our own cases, with the rules' recorded
+/// (out-of-sample) scores in place of today's, which were fitted to them.
+pub fn inputs_for_ours(cases: &[LabelledCase]) -> Vec<Inputs> {
+    let recorded = recorded_rule_scores();
+    let mut inputs = inputs_for(cases);
+    for (c, i) in cases.iter().zip(inputs.iter_mut()) {
+        if let Some(s) = recorded.get(&c.question) {
+            i.rule_scores = *s;
+        }
+    }
+    inputs
+}
+
+/// Our own cases.
+pub fn our_cases() -> Result<Vec<LabelledCase>> {
+    parse_tsv(OUR_CASES_TSV, "examples.tsv")
+}
+
+/// The other author's cases.
+pub fn policy_cases() -> Result<Vec<LabelledCase>> {
+    parse_jsonl(POLICY_CASES_JSONL, "policy_cases.jsonl")
+}
+
+/// The router's inputs for labelled cases (no retrieved articles: the
+/// training cases are not searched at first use).
+pub fn inputs_for(cases: &[LabelledCase]) -> Vec<Inputs> {
+    cases
+        .iter()
+        .map(|c| super::read(&c.question, &[], super::TRAIN_YEAR).inputs)
+        .collect()
+}
+
+impl Router {
+    /// The built-in router, trained once at first use on both sets of
+    /// labelled cases (deterministic; about a second).
+    pub fn builtin() -> &'static Router {
+        static R: std::sync::OnceLock<Router> = std::sync::OnceLock::new();
+        R.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let mut cases = our_cases().unwrap_or_else(|e| {
+                tracing::error!("built-in triage cases: {e}");
+                Vec::new()
+            });
+            let mut inputs = inputs_for_ours(&cases);
+            let theirs = policy_cases().unwrap_or_else(|e| {
+                tracing::error!("built-in policy cases: {e}");
+                Vec::new()
+            });
+            inputs.extend(inputs_for(&theirs));
+            cases.extend(theirs);
+            let r = Router::train(&cases, &inputs, Config::default());
+            tracing::debug!(cases = cases.len(), took = ?started.elapsed(), "triage router trained");
+            r
+        })
+    }
+}
+
+fn dot(a: &Features, b: &Features) -> f32 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+fn predict_with(layers: &Layers, x: &Features, thresholds: &[f32; 9]) -> Prediction {
+    let mut p = layers.primary.scores(x);
+    softmax(&mut p);
+    let z = layers.reasons.scores(x);
+    let mut service_probs = [0.0; 10];
+    service_probs.copy_from_slice(&p[..10]);
+    let mut reason_probs = [0.0; 9];
+    for (o, v) in reason_probs.iter_mut().zip(z) {
+        *o = sigmoid(v);
+    }
+    let reasons = REASONS
+        .iter()
+        .zip(reason_probs.iter().zip(thresholds))
+        .filter(|(_, (p, t))| **p >= **t)
+        .map(|(r, _)| *r)
+        .collect();
+    Prediction {
+        service_probs,
+        reason_probs,
+        reasons,
+    }
+}
+
+/// Per-reason thresholds maximising F-beta on out-of-fold probabilities of
+/// a k-fold cross-validation inside the training cases (fold = index mod k).
+fn tune_thresholds(xs: &[Features], cases: &[&LabelledCase], cfg: &Config) -> [f32; 9] {
+    let k = cfg.folds.max(2);
+    let mut oof: Vec<[f32; 9]> = vec![[0.0; 9]; xs.len()];
+    for fold in 0..k {
+        let train: Vec<usize> = (0..xs.len()).filter(|i| i % k != fold).collect();
+        let tx: Vec<Features> = train.iter().map(|i| xs[*i].clone()).collect();
+        let tc: Vec<&LabelledCase> = train.iter().map(|i| cases[*i]).collect();
+        let layers = fit(&tx, &tc, cfg);
+        for i in (0..xs.len()).filter(|i| i % k == fold) {
+            oof[i] = predict_with(&layers, &xs[i], &[1.0; 9]).reason_probs;
+        }
+    }
+    let mut out = [0.5f32; 9];
+    let b2 = cfg.beta * cfg.beta;
+    for (ri, r) in REASONS.iter().enumerate() {
+        let gold: Vec<bool> = cases.iter().map(|c| c.reasons.contains(r)).collect();
+        if !gold.iter().any(|g| *g) {
+            out[ri] = 0.99;
+            continue;
+        }
+        let mut best = (f32::NEG_INFINITY, 0.5f32);
+        for step in 1..=95 {
+            let t = step as f32 / 100.0;
+            let (mut tp, mut fp, mut fn_) = (0.0f32, 0.0f32, 0.0f32);
+            for (g, p) in gold.iter().zip(&oof) {
+                match (*g, p[ri] >= t) {
+                    (true, true) => tp += 1.0,
+                    (false, true) => fp += 1.0,
+                    (true, false) => fn_ += 1.0,
+                    _ => {}
+                }
+            }
+            let f = (1.0 + b2) * tp / ((1.0 + b2) * tp + b2 * fn_ + fp).max(1e-6);
+            // Ties go to the higher threshold (fewer needless reviews).
+            if f >= best.0 {
+                best = (f, t);
+            }
+        }
+        out[ri] = best.1;
+    }
+    out
+}
+
+/// Scores of a set of predictions against labelled cases.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub n: usize,
+    pub primary_accuracy: f64,
+    pub review_precision: f64,
+    pub review_recall: f64,
+    /// Per reason: (gold count, recall).
+    pub reason_recall: Vec<(ReviewReason, usize, f64)>,
+}
+
+impl Score {
+    /// Score predictions `(primary, reasons)` against `cases` (same order).
+    pub fn of(cases: &[LabelledCase], preds: &[(Service, Vec<ReviewReason>)]) -> Score {
+        let n = cases.len();
+        let ok = cases
+            .iter()
+            .zip(preds)
+            .filter(|(c, p)| c.primary == p.0)
+            .count();
+        let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
+        for (c, p) in cases.iter().zip(preds) {
+            match (!c.reasons.is_empty(), !p.1.is_empty()) {
+                (true, true) => tp += 1.0,
+                (false, true) => fp += 1.0,
+                (true, false) => fn_ += 1.0,
+                _ => {}
+            }
+        }
+        let reason_recall = REASONS
+            .iter()
+            .map(|r| {
+                let gold: Vec<&(Service, Vec<ReviewReason>)> = cases
+                    .iter()
+                    .zip(preds)
+                    .filter(|(c, _)| c.reasons.contains(r))
+                    .map(|(_, p)| p)
+                    .collect();
+                let hit = gold.iter().filter(|p| p.1.contains(r)).count();
+                (*r, gold.len(), hit as f64 / gold.len().max(1) as f64)
+            })
+            .collect();
+        Score {
+            n,
+            primary_accuracy: ok as f64 / n.max(1) as f64,
+            review_precision: if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 },
+            review_recall: if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 1.0 },
+            reason_recall,
+        }
+    }
+
+    /// One line for reports.
+    pub fn line(&self) -> String {
+        let reasons: Vec<String> = self
+            .reason_recall
+            .iter()
+            .filter(|(_, n, _)| *n > 0)
+            .map(|(r, n, rec)| format!("{} {:.2}/{}", r.id(), rec, n))
+            .collect();
+        format!(
+            "n={} primary accuracy {:.3}, needs_review recall {:.3} precision {:.3}; reason recall: {}",
+            self.n,
+            self.primary_accuracy,
+            self.review_recall,
+            self.review_precision,
+            reasons.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_are_permutations() {
+        for n in [1, 2, 10, 97, 240] {
+            for e in 0..5 {
+                let mut o = order(n, e);
+                o.sort_unstable();
+                assert_eq!(o, (0..n).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn ngram_block_is_unit_length_and_folds_digits() {
+        let a = ngram_features("欠我3万块");
+        let b = ngram_features("欠我5万块");
+        assert_eq!(a, b);
+        let n: f32 = a.iter().map(|(_, v)| v * v).sum();
+        assert!((n - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn tsv_and_jsonl_parse() {
+        let t = "# c\narbitration\tdeadline,complex\t老板不发工资\nnotary\t-\t遗嘱公证\n";
+        let c = parse_tsv(t, "x").unwrap_or_default();
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            c[0].reasons,
+            vec![ReviewReason::Deadline, ReviewReason::Complex]
+        );
+        assert!(parse_tsv("bogus\t-\tq", "x").is_err());
+        let j = r#"{"id":"a","question":"q","primary_service":"lawyer","services":["lawyer","litigation"],"review_reasons":["criminal"]}"#;
+        let c = parse_jsonl(j, "y").unwrap_or_default();
+        assert_eq!(c[0].services, vec![Service::Lawyer, Service::Litigation]);
+        assert_eq!(c[0].reasons, vec![ReviewReason::Criminal]);
+    }
+}
