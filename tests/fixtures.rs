@@ -19,7 +19,11 @@ fn fixture_regulations_import_at_their_levels() {
     for (title, level, articles) in [
         ("测试用工资保障示例条例", Level::Administrative, 5),
         ("示例省测试公共法律服务条例", Level::Local, 4),
-        ("最高人民法院关于测试用示例问题的解释", Level::JudicialInterpretation, 3),
+        (
+            "最高人民法院关于测试用示例问题的解释",
+            Level::JudicialInterpretation,
+            3,
+        ),
     ] {
         let law = c.resolve_law(title).unwrap_or_else(|| panic!("{title}"));
         assert_eq!(law.level, level, "{title}");
