@@ -52,13 +52,20 @@ pub struct Store {
     health: Mutex<HealthState>,
 }
 
-/// How long a health probe's result is reused.
+/// How long a successful health probe is reused.
 const PROBE_TTL: Duration = Duration::from_secs(2);
+/// How long a failed one is (so recovery shows at once).
+const FAILED_PROBE_TTL: Duration = Duration::from_millis(250);
+/// A failed real write is forgotten once a probe succeeds this long after it
+/// (so health recovers without traffic), or at once by a real write that succeeds.
+const FAILURE_MEMORY: Duration = Duration::from_secs(10);
+/// Less free space than this on the database's file system is reported as a fault.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
 
 #[derive(Default)]
 struct HealthState {
-    /// The last failed write and when (unix seconds); cleared by a write that succeeds.
-    last_failure: Option<(String, i64)>,
+    /// The last failed write: why, when (unix seconds, and as an instant).
+    last_failure: Option<(String, i64, Instant)>,
     /// The last probe: when, and its error if it failed.
     probe: Option<(Instant, Option<String>)>,
 }
@@ -310,7 +317,7 @@ impl Store {
             Ok(_) => self.health_state().last_failure = None,
             Err(e) if unavailable(e) => {
                 tracing::error!(error = %e, "storage write failed");
-                self.health_state().last_failure = Some((e.to_string(), now()));
+                self.health_state().last_failure = Some((e.to_string(), now(), Instant::now()));
             }
             Err(_) => {}
         }
@@ -318,19 +325,23 @@ impl Store {
     }
 
     /// Whether the database takes writes: a small probe write (reused for
-    /// two seconds) and the outcome of the last real write.
+    /// two seconds), the outcome of the last real write, and the free space
+    /// on its file system (under 1 MiB is a fault).
     pub fn health(&self) -> StorageHealth {
         let probe_error = self.probe_cached();
         let last_failure = self.health_state().last_failure.clone();
+        let free = self.path.as_deref().and_then(disk_free);
+        let low_disk = free
+            .filter(|b| *b < MIN_FREE_BYTES)
+            .map(|b| format!("disk nearly full: {} KiB free", b / 1024));
+        let error = probe_error
+            .or_else(|| last_failure.as_ref().map(|(m, _, _)| m.clone()))
+            .or(low_disk);
         StorageHealth {
-            ok: probe_error.is_none() && last_failure.is_none(),
-            error: probe_error.or_else(|| last_failure.as_ref().map(|(m, _)| m.clone())),
-            last_failure_at: last_failure.map(|(_, at)| at),
-            disk_free_mb: self
-                .path
-                .as_deref()
-                .and_then(disk_free)
-                .map(|b| b / (1024 * 1024)),
+            ok: error.is_none(),
+            error,
+            last_failure_at: last_failure.map(|(_, at, _)| at),
+            disk_free_mb: free.map(|b| b / (1024 * 1024)),
         }
     }
 
@@ -350,13 +361,28 @@ impl Store {
             .health_state()
             .probe
             .as_ref()
-            .filter(|(at, _)| at.elapsed() < PROBE_TTL)
+            .filter(|(at, e)| {
+                at.elapsed()
+                    < if e.is_none() {
+                        PROBE_TTL
+                    } else {
+                        FAILED_PROBE_TTL
+                    }
+            })
             .map(|(_, e)| e.clone());
         match cached {
             Some(e) => e,
             None => {
                 let e = self.probe().err().map(|e| e.to_string());
-                self.health_state().probe = Some((Instant::now(), e.clone()));
+                let mut h = self.health_state();
+                h.probe = Some((Instant::now(), e.clone()));
+                if e.is_none()
+                    && h.last_failure
+                        .as_ref()
+                        .is_some_and(|(_, _, at)| at.elapsed() >= FAILURE_MEMORY)
+                {
+                    h.last_failure = None;
+                }
                 e
             }
         }
