@@ -542,3 +542,70 @@ fn statute_text_passes_redaction_unchanged() {
     }
     assert!(changed.is_empty(), "{changed:#?}");
 }
+
+// ------------------------------------------------------------ access log
+
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every request leaves one access-log line (method, path, status, time,
+/// client) on the `lawbrain::access` target; the query, which may hold a
+/// citizen's question, is not logged.
+#[tokio::test]
+async fn requests_are_access_logged_without_their_query() {
+    let buf = Captured::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("lawbrain::access=info"))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber here");
+    let s = start(Fake::new(Duration::ZERO), memory_store(), config()).await;
+    let r = client()
+        .get(format!("{}/api/search", s.url))
+        .query(&[("q", "我叫张三，老板拖欠工资")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let r = client()
+        .get(format!("{}/no-such-page", s.url))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 404);
+    let log =
+        String::from_utf8_lossy(&buf.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("lawbrain::access"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("method=GET")
+            && l.contains("path=\"/api/search\"")
+            && l.contains("status=200")
+            && l.contains("client=127.0.0.1")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/no-such-page") && l.contains("status=404")),
+        "{log}"
+    );
+    assert!(!log.contains("张三") && !log.contains("拖欠"), "{log}");
+}

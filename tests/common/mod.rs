@@ -53,11 +53,13 @@ pub fn need_shared(what: &str) -> bool {
     if shared_available() {
         return true;
     }
-    let why = format!("{what} needs ../shared ({} is missing)", shared().display());
+    let why = format!(
+        "needs ../shared for {what} ({} is missing)",
+        shared().display()
+    );
     if std::env::var_os("LAWBRAIN_REQUIRE_SHARED").is_some_and(|v| v == "1") {
         panic!("{why}, and LAWBRAIN_REQUIRE_SHARED=1");
     }
-    eprintln!("skipped: {why}");
     println!("skipped: {why}");
     false
 }
