@@ -134,7 +134,11 @@ pub async fn prepare(
     let question = check_question(state, question)?;
     // Refuse at once when storage cannot take the answer, before spending a
     // generation on it.
-    if let Err(why) = state.store.writable() {
+    let st = state.clone();
+    let writable = tokio::task::spawn_blocking(move || st.store.writable())
+        .await
+        .map_err(|_| AppError::internal())?;
+    if let Err(why) = writable {
         tracing::error!(error = %why, "storage probe failed; refusing consultation");
         return Err(AppError::storage_unavailable());
     }
