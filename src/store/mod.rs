@@ -1175,7 +1175,7 @@ mod tests {
             let c = c.clone();
             threads.push(std::thread::spawn(move || {
                 let mut failures = Vec::new();
-                for n in 0..60 {
+                for n in 0..150 {
                     let r = if n % 2 == 0 {
                         s.add_feedback(id, i % 2 == 0, "意见").map(|_| ())
                     } else {
@@ -1195,7 +1195,7 @@ mod tests {
             .collect();
         assert!(
             failures.is_empty(),
-            "{} of 240 writes failed, e.g. {:?}",
+            "{} of 600 writes failed, e.g. {:?}",
             failures.len(),
             failures.first()
         );
