@@ -230,6 +230,21 @@ pub struct ServeArgs {
     /// Referral directory (TOML) instead of the built-in one.
     #[arg(long, env = "LAWBRAIN_DIRECTORY")]
     pub directory: Option<PathBuf>,
+    /// Mark cookies Secure (when the service is reached over TLS, e.g. behind a proxy).
+    #[arg(long, env = "LAWBRAIN_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Open connections allowed in all (lowered to fit the open-file limit).
+    #[arg(long, default_value_t = 4096, env = "LAWBRAIN_MAX_CONNECTIONS")]
+    pub max_connections: usize,
+    /// Open connections allowed from one client IP (raise it behind a reverse proxy).
+    #[arg(long, default_value_t = 64, env = "LAWBRAIN_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: usize,
+    /// Seconds a client has to send a request's headers (and an idle connection stays open).
+    #[arg(long, default_value_t = 10, env = "LAWBRAIN_HEADER_TIMEOUT")]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, default_value_t = 20, env = "LAWBRAIN_BODY_TIMEOUT")]
+    pub body_timeout: u64,
 }
 
 #[derive(Debug, Args)]

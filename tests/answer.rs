@@ -42,6 +42,10 @@ fn brain(backend: Option<Arc<dyn Backend>>) -> Brain {
 }
 
 fn first_dev_question() -> String {
+    if !common::shared_available() {
+        println!("no ../shared dev set: asking an everyday question of our own instead");
+        return "朋友借了我两万块钱，说好半年还，现在一年多了还不还，怎么办？".to_string();
+    }
     let cases = common::read_jsonl(&common::dev_cases());
     cases[0]["question"].as_str().expect("question").to_string()
 }

@@ -251,6 +251,9 @@ fn compare_reports_better_and_worse_cases() {
 
 #[test]
 fn dev_set_no_llm_end_to_end() {
+    if !common::need_shared("the shared dev set") {
+        return;
+    }
     let searcher = common::searcher();
     let cases = cases::load_cases(&common::dev_cases()).expect("dev cases");
     let directory = Directory::builtin();

@@ -42,6 +42,9 @@ fn expected_counts(dir: &Path) -> HashMap<String, (usize, PathBuf)> {
 
 #[test]
 fn imports_all_shared_files_with_right_counts() {
+    if !common::need_shared("the 26 shared regulation samples") {
+        return;
+    }
     let dir = common::local_regulations();
     let expected = expected_counts(&dir);
     assert_eq!(expected.len(), 26);
@@ -96,6 +99,9 @@ fn imports_all_shared_files_with_right_counts() {
 
 #[test]
 fn imported_articles_keep_paragraphs_paths_and_dates() {
+    if !common::need_shared("the shared regulation samples") {
+        return;
+    }
     let mut c = Corpus::default();
     c.import_local(&common::local_regulations()).unwrap();
     let Lookup::Current(a) = c.lookup("劳动保障监察条例", 2, 0) else {

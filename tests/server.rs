@@ -572,7 +572,7 @@ async fn personal_numbers_are_redacted_before_storing() {
     assert!(history.iter().all(|m| !m.content.contains("13812345678")));
     client()
         .post(format!("{}/api/feedback", s.url))
-        .json(&json!({"answer_id": id, "helpful": false, "comment": "请回电 13912345678"}))
+        .json(&json!({"answer_id": id, "answer_token": v["answer_token"], "helpful": false, "comment": "请回电 13912345678"}))
         .send()
         .await
         .expect("send");
@@ -880,9 +880,56 @@ async fn pages_have_a_strict_csp_and_handoff_creates_a_review_item() {
         .await
         .expect("json");
     let id = v["answer_id"].as_i64().expect("id");
+    let token = v["answer_token"]
+        .as_str()
+        .expect("answer_token")
+        .to_string();
+    assert!(token.len() >= 32, "an unguessable token: {token}");
+    // Someone else's answer: the id alone, a wrong token, a token of
+    // another answer: all refused, nothing queued.
+    let other: Value = c
+        .post(format!("{}/api/consult", s.url))
+        .json(&json!({"question": "邻居装修把我家墙弄裂了"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    for (body, what) in [
+        (json!({"answer_id": id, "note": "x"}), "no token"),
+        (
+            json!({"answer_id": id, "answer_token": "0".repeat(32), "note": "x"}),
+            "wrong token",
+        ),
+        (
+            json!({"answer_id": id, "answer_token": other["answer_token"], "note": "x"}),
+            "another answer's token",
+        ),
+    ] {
+        for path in ["/api/handoff", "/api/feedback"] {
+            let mut body = body.clone();
+            body["helpful"] = json!(false);
+            let r = c
+                .post(format!("{}{path}", s.url))
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 404, "{path} with {what}");
+        }
+    }
+    for reason in ["human_request", "negative_feedback"] {
+        assert!(
+            st.reviews("pending", Some(reason), 10)
+                .expect("reviews")
+                .is_empty(),
+            "nothing queued ({reason}) by requests without the right token"
+        );
+    }
     let r: Value = c
         .post(format!("{}/api/handoff", s.url))
-        .json(&json!({"answer_id": id, "note": "想找人当面问"}))
+        .json(&json!({"answer_id": id, "answer_token": token, "note": "想找人当面问"}))
         .send()
         .await
         .expect("send")

@@ -138,6 +138,9 @@ fn hits_for(question: &str) -> Vec<Hit> {
 
 #[test]
 fn dev_set_quality() {
+    if !common::need_shared("the shared dev set") {
+        return;
+    }
     let cases = dev_cases();
     assert!(cases.len() >= 50, "dev set has {} cases", cases.len());
     let dir = Directory::builtin();
@@ -1036,6 +1039,9 @@ fn learned_voter_settings() {
 /// `cargo test --test triage learned_voter_on_dev -- --nocapture`
 #[test]
 fn learned_voter_on_dev() {
+    if !common::need_shared("the shared dev set") {
+        return;
+    }
     use triage::learned::{Model, MIN_PROB, RULES_WEAK_BELOW};
     let cases = dev_cases();
     let model = Model::builtin();
@@ -1113,6 +1119,9 @@ fn learned_voter_trains_on_our_batches_only() {
         built_in, ours,
         "rebuild corpus/triage/examples.tsv from tests/data"
     );
+    if !common::need_shared("the check that no dev question is trained on") {
+        return;
+    }
     let dev: std::collections::HashSet<String> =
         dev_cases().into_iter().map(|c| c.question).collect();
     assert!(

@@ -11,7 +11,7 @@ use lawbrain::config::Paths;
 use lawbrain::llm::Backend;
 use lawbrain::search::Searcher;
 use lawbrain::server::{AppState, ServerConfig};
-use lawbrain::store::{Role as StoreRole, Store};
+use lawbrain::store::{DirLock, Role as StoreRole, Store};
 use lawbrain::triage::Directory;
 
 use crate::cli::{PurgeArgs, Role, ServeArgs, UserAction, UserArgs};
@@ -67,8 +67,20 @@ fn warm_up(engine: Arc<lawbrain::llm::CandleEngine>) {
     });
 }
 
+/// The folder holding the database (the data directory), locked while serving.
+fn db_dir(db: &std::path::Path) -> PathBuf {
+    match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let paths = super::paths(&a.data);
+    let db = db_path(&a.db, &paths);
+    // First, before any slow setup: one server per data directory.
+    let lock = DirLock::acquire(&db_dir(&db)).context("locking the data directory")?;
+    tracing::info!(lock = %lock.path().display(), "data directory locked");
     let mut bar = super::Bar::new();
     if !a.no_setup {
         let corpus = lawbrain::assets::asset("laws-db")?;
@@ -117,7 +129,6 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         backend,
         params: super::ask::gen_params(&a.model),
     };
-    let db = db_path(&a.db, &paths);
     let store = Store::open(&db)
         .with_context(|| format!("opening the service database {}", db.display()))?;
     tracing::info!(db = %db.display(), "service database ready");
@@ -125,6 +136,11 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         generators: a.generators.max(1),
         queue: a.queue,
         reports_dir: paths.data.join("reports"),
+        secure_cookies: a.secure_cookies,
+        max_connections: a.max_connections.max(1),
+        max_connections_per_ip: a.max_connections_per_ip.max(1),
+        header_timeout: Duration::from_secs(a.header_timeout.max(1)),
+        body_timeout: Duration::from_secs(a.body_timeout.max(1)),
         ..ServerConfig::default()
     };
     // Per-IP limits on public endpoints (raise them for a loopback load test).
@@ -134,9 +150,11 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         rate_burst: env_u32("LAWBRAIN_RATE_BURST").unwrap_or(config.rate_burst),
         ..config
     };
+    let config = lawbrain::server::fit_to_descriptors(config);
     let state = AppState::new(Arc::new(brain), Arc::new(store), config);
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(lawbrain::server::serve(&a.addr, state))?;
+    drop(lock);
     Ok(())
 }
 

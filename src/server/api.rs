@@ -43,6 +43,7 @@ pub fn done_json(conversation_id: &str, f: &Finished) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
         o.insert("conversation_id".into(), json!(conversation_id));
         o.insert("answer_id".into(), json!(f.answer_id));
+        o.insert("answer_token".into(), json!(f.answer_token));
         o.insert("queue_ms".into(), json!(f.queue_ms));
         let flags: Vec<&str> = f
             .answer
@@ -126,7 +127,10 @@ pub(crate) fn sse_then(
             let sent = match ev {
                 Ev::Queue(pos) => out.send(event("queue", &json!({ "position": pos }))).await,
                 Ev::Delta(text) => out.send(event("delta", &json!({ "text": text }))).await,
-                Ev::Error(m) => out.send(event("error", &json!({ "error": m }))).await,
+                Ev::Error(e) => {
+                    let body = json!({ "error": e.message, "status": e.status.as_u16() });
+                    out.send(event("error", &body)).await
+                }
                 Ev::Done(f) => {
                     let cites = json!({
                         "citations": f.answer.citations,
@@ -232,12 +236,32 @@ pub async fn lookup_article(
 #[derive(Debug, Deserialize)]
 pub struct FeedbackRequest {
     pub answer_id: i64,
+    /// The `answer_token` returned with the answer.
+    #[serde(default)]
+    pub answer_token: String,
     pub helpful: bool,
     #[serde(default)]
     pub comment: String,
 }
 
-/// `POST /api/feedback` `{answer_id, helpful, comment?}`.
+/// Only whoever got the answer (and so its token) may act on it. Unknown
+/// answers and wrong tokens get the same 404, so ids cannot be probed.
+async fn check_answer_token(state: &Arc<AppState>, id: i64, token: &str) -> Result<(), AppError> {
+    let st = state.clone();
+    let token = token.to_string();
+    let ok = tokio::task::spawn_blocking(move || st.store.answer_token_matches(id, &token))
+        .await
+        .map_err(|_| AppError::internal())??;
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::not_found(
+            "没有找到这条答复（答复编号或凭证 answer_token 不正确）",
+        ))
+    }
+}
+
+/// `POST /api/feedback` `{answer_id, answer_token, helpful, comment?}`.
 pub async fn feedback(
     State(state): S,
     ApiJson(f): ApiJson<FeedbackRequest>,
@@ -245,6 +269,7 @@ pub async fn feedback(
     if f.comment.chars().count() > 1000 {
         return Err(AppError::too_large("意见太长，请精简到 1000 字以内"));
     }
+    check_answer_token(&state, f.answer_id, &f.answer_token).await?;
     state
         .store
         .add_feedback(f.answer_id, f.helpful, &f.comment)?;
@@ -254,11 +279,14 @@ pub async fn feedback(
 #[derive(Debug, Deserialize)]
 pub struct HandoffRequest {
     pub answer_id: i64,
+    /// The `answer_token` returned with the answer.
+    #[serde(default)]
+    pub answer_token: String,
     #[serde(default)]
     pub note: String,
 }
 
-/// `POST /api/handoff` `{answer_id, note?}`: 转人工.
+/// `POST /api/handoff` `{answer_id, answer_token, note?}`: 转人工.
 pub async fn handoff(
     State(state): S,
     ApiJson(h): ApiJson<HandoffRequest>,
@@ -266,6 +294,7 @@ pub async fn handoff(
     if h.note.chars().count() > 1000 {
         return Err(AppError::too_large("留言太长，请精简到 1000 字以内"));
     }
+    check_answer_token(&state, h.answer_id, &h.answer_token).await?;
     let id = state.store.request_human(h.answer_id, &h.note)?;
     Ok(Json(json!({
         "ok": true,
@@ -274,17 +303,35 @@ pub async fn handoff(
     })))
 }
 
-/// `GET /healthz`.
-pub async fn healthz(State(state): S) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
+/// `GET /healthz`: 200 `status: ok`, or 503 `status: degraded` when the
+/// storage does not take writes (`storage.error` says why).
+pub async fn healthz(State(state): S) -> Response {
+    let st = state.clone();
+    let storage = tokio::task::spawn_blocking(move || st.store.health())
+        .await
+        .unwrap_or_else(|_| crate::store::StorageHealth {
+            ok: false,
+            error: Some("storage check failed".into()),
+            last_failure_at: None,
+            disk_free_mb: None,
+        });
+    let code = if storage.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Json(json!({
+        "status": if storage.ok { "ok" } else { "degraded" },
+        "storage": storage,
+        "connections": state.connections.open(),
         "model": state.pipeline.model_name(),
         "retrieval": state.pipeline.retrieval_mode(),
         "queue_depth": state.queue.depth(),
         "generations_running": state.queue.running(),
         "generators": state.queue.generators(),
         "rss_mb": rss_mb(),
-    }))
+    }));
+    (code, body).into_response()
 }
 
 /// Resident memory of this process in MiB (Linux), for `/healthz` and the load bench.

@@ -2,8 +2,15 @@
 //! SameSite=Strict cookies, and CSRF tokens on every form (the session's
 //! token once logged in; a double-submit cookie on the login form itself).
 //! Citizens stay anonymous.
+//!
+//! Failed logins are throttled per account name ([`LoginThrottle`]): after a
+//! few failures each further try must wait twice as long as the one before.
+//! An unknown name costs the same password hashing as a wrong password, so
+//! timing does not tell which names exist.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -40,8 +47,72 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn set_cookie(name: &str, value: &str, path: &str, max_age: i64) -> String {
-    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict")
+fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// Failures allowed on one account name before tries are spaced out.
+pub const FREE_FAILURES: u32 = 3;
+/// The longest wait between tries.
+pub const MAX_LOGIN_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Failed logins per account name: after [`FREE_FAILURES`] failures the next
+/// try must wait 1 s, then 2 s, 4 s, ... up to [`MAX_LOGIN_WAIT`] after the
+/// last failure (a try sooner is refused without checking the password). A
+/// successful login clears the count.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginThrottle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn key(name: &str) -> String {
+        name.trim().to_lowercase()
+    }
+
+    /// The wait after `n` failures.
+    pub fn wait_after(n: u32) -> Duration {
+        if n < FREE_FAILURES {
+            return Duration::ZERO;
+        }
+        let exp = (n - FREE_FAILURES).min(20);
+        Duration::from_secs(1u64 << exp).min(MAX_LOGIN_WAIT)
+    }
+
+    /// `Err(seconds left)` when `name` must wait before trying again.
+    pub fn check(&self, name: &str) -> Result<(), u64> {
+        let m = self.lock();
+        let Some((n, last)) = m.get(&Self::key(name)) else {
+            return Ok(());
+        };
+        let wait = Self::wait_after(*n);
+        let waited = last.elapsed();
+        if waited >= wait {
+            Ok(())
+        } else {
+            Err((wait - waited).as_secs_f64().ceil().max(1.0) as u64)
+        }
+    }
+
+    pub fn failed(&self, name: &str) {
+        let mut m = self.lock();
+        if m.len() > 10_000 {
+            // Forget names whose wait is long over.
+            m.retain(|_, (n, last)| last.elapsed() < Self::wait_after(*n) + MAX_LOGIN_WAIT);
+        }
+        let e = m.entry(Self::key(name)).or_insert((0, Instant::now()));
+        e.0 = e.0.saturating_add(1);
+        e.1 = Instant::now();
+    }
+
+    pub fn succeeded(&self, name: &str) {
+        self.lock().remove(&Self::key(name));
+    }
 }
 
 /// A logged-in staff member or agent. Pages that take it redirect to the
@@ -72,6 +143,11 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
                 let path = parts.uri.path();
                 let next = if path.starts_with('/') && !path.starts_with("//") {
                     path
+                } else {
+                    "/"
+                };
+                let next = if safe_next(Some(next)).is_some() {
+                    next
                 } else {
                     "/"
                 };
@@ -139,9 +215,19 @@ pub struct LoginQuery {
     pub next: Option<String>,
 }
 
-fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_string)
+/// `next=` is followed only when it is a plain path on this site: it starts
+/// with one `/`, and holds only visible ASCII (no tab, line break, space or
+/// backslash, which browsers drop or read as `/` and so could make
+/// `/\t/evil.example` go off-site; nor anything a `Location` header cannot
+/// carry).
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && n.len() <= 512
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    })
+    .map(str::to_string)
 }
 
 fn login_form(csrf: &str, next: Option<&str>, error: Option<&str>) -> Html<String> {
@@ -173,13 +259,22 @@ fn random_token() -> String {
 }
 
 /// `GET /login`.
-pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let csrf = random_token();
     let next = safe_next(q.next.as_deref());
     (
         [(
             header::SET_COOKIE,
-            set_cookie(LOGIN_CSRF_COOKIE, &csrf, "/login", 3600),
+            set_cookie(
+                LOGIN_CSRF_COOKIE,
+                &csrf,
+                "/login",
+                3600,
+                state.config.secure_cookies,
+            ),
         )],
         login_form(&csrf, next.as_deref(), None),
     )
@@ -204,12 +299,13 @@ pub async fn login(
 ) -> Response {
     let next = safe_next(f.next.as_deref());
     let fresh = random_token();
+    let secure = state.config.secure_cookies;
     let retry = |status: StatusCode, msg: &str| {
         (
             status,
             [(
                 header::SET_COOKIE,
-                set_cookie(LOGIN_CSRF_COOKIE, &fresh, "/login", 3600),
+                set_cookie(LOGIN_CSRF_COOKIE, &fresh, "/login", 3600, secure),
             )],
             login_form(&fresh, next.as_deref(), Some(msg)),
         )
@@ -222,13 +318,35 @@ pub async fn login(
             "表单已失效（CSRF 校验失败），请重新登录",
         );
     }
+    if let Err(wait) = state.logins.check(&f.name) {
+        let mut resp = retry(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("登录失败次数过多，请 {wait} 秒后再试"),
+        );
+        if let Ok(v) = wait.to_string().parse() {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
     let st = state.clone();
     let (name, password) = (f.name.clone(), f.password.clone());
     let verified =
         tokio::task::spawn_blocking(move || st.store.verify_login(&name, &password)).await;
     let user = match verified {
-        Ok(Ok(Some(u))) => u,
-        Ok(Ok(None)) => return retry(StatusCode::UNAUTHORIZED, "用户名或密码不正确"),
+        Ok(Ok(Some(u))) => {
+            state.logins.succeeded(&f.name);
+            u
+        }
+        Ok(Ok(None)) => {
+            state.logins.failed(&f.name);
+            let _ = state.store.audit(
+                "anonymous",
+                "login.failed",
+                &format!("user:{}", f.name.chars().take(64).collect::<String>()),
+                "",
+            );
+            return retry(StatusCode::UNAUTHORIZED, "用户名或密码不正确");
+        }
         _ => {
             return retry(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -257,8 +375,14 @@ pub async fn login(
     let mut resp = Redirect::to(&target).into_response();
     let h = resp.headers_mut();
     for c in [
-        set_cookie(SESSION_COOKIE, &token, "/", state.config.session_ttl_secs),
-        set_cookie(LOGIN_CSRF_COOKIE, "", "/login", 0),
+        set_cookie(
+            SESSION_COOKIE,
+            &token,
+            "/",
+            state.config.session_ttl_secs,
+            secure,
+        ),
+        set_cookie(LOGIN_CSRF_COOKIE, "", "/login", 0, secure),
     ] {
         if let Ok(v) = c.parse() {
             h.append(header::SET_COOKIE, v);
@@ -288,8 +412,60 @@ pub async fn logout(
     }
     let _ = state.store.audit(&user.user.name, "logout", "session", "");
     (
-        [(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", "/", 0))],
+        [(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, "", "/", 0, state.config.secure_cookies),
+        )],
         Redirect::to("/login"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_a_plain_path() {
+        for ok in [
+            "/review",
+            "/agent/calls/3",
+            "/review?status=all&reason=criminal",
+            "/eval/reports/run-1",
+        ] {
+            assert_eq!(safe_next(Some(ok)).as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "https://evil.example/",
+            "review",
+            "/审核",
+            "/\u{0}",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn waits_grow_after_the_free_failures() {
+        let t = LoginThrottle::default();
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(t.check("Li"), Ok(()));
+            t.failed("li");
+        }
+        let w1 = t.check("li").expect_err("must wait now");
+        assert_eq!(w1, 1);
+        t.failed("LI ");
+        let w2 = t.check("li").expect_err("must wait longer");
+        assert_eq!(w2, 2);
+        assert_eq!(t.check("zhang"), Ok(()), "other accounts are not affected");
+        t.succeeded("li");
+        assert_eq!(t.check("li"), Ok(()));
+        assert_eq!(LoginThrottle::wait_after(40), MAX_LOGIN_WAIT);
+    }
 }

@@ -8,6 +8,11 @@
 //!    the blocking pipeline on a blocking thread, forward the answer text as
 //!    it is drafted, and store the finished answer. When the receiver goes
 //!    away (client disconnected) generation is cancelled and nothing is stored.
+//!
+//! A new conversation is stored together with its first answer, so a request
+//! refused or failed on the way leaves no empty conversation. When storage
+//! fails (disk full, read-only) the consultation fails with 503: an answer
+//! that is not stored would never reach the review queue.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,15 +36,18 @@ pub enum Ev {
     Queue(usize),
     Delta(String),
     Done(Box<Finished>),
-    Error(String),
+    /// The consultation failed; nothing was stored.
+    Error(AppError),
 }
 
 /// A finished, stored consultation.
 #[derive(Debug)]
 pub struct Finished {
     pub answer: Answer,
-    /// `None` when storing failed (logged; the citizen still gets the answer).
-    pub answer_id: Option<i64>,
+    pub answer_id: i64,
+    /// Proof of having asked: `/api/feedback` and `/api/handoff` need it
+    /// with the `answer_id` (ids are sequential, tokens are not).
+    pub answer_token: String,
     pub queue_ms: f64,
     /// The text sent as `Delta`s. The model's draft may differ from the
     /// verified `answer.answer` (invalid citations removed, or the
@@ -52,6 +60,8 @@ pub struct Prepared {
     pub question: String,
     pub history: Vec<ChatMessage>,
     pub conversation_id: String,
+    /// `Some(channel)` when the conversation is new: it is stored with the answer.
+    pub new_channel: Option<String>,
     pub triage: Triage,
     pub hits: Vec<Hit>,
     pub ticket: Ticket,
@@ -61,9 +71,21 @@ pub struct Prepared {
 /// Articles shown beside an answer.
 pub const HITS_SHOWN: usize = 5;
 
-/// Check a question against the size limit.
+/// Characters that show nothing: zero-width spaces and joiners, direction
+/// marks, the byte-order mark, soft hyphens and other format characters.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+}
+
+/// Check a question: invisible characters are dropped, what is left must
+/// not be empty (or only spaces) nor over the size limit.
 pub fn check_question(state: &AppState, question: &str) -> Result<String, AppError> {
-    let q = question.trim();
+    let visible: String = question.chars().filter(|c| !invisible(*c)).collect();
+    let q = visible.trim();
     if q.is_empty() {
         return Err(AppError::bad_request("问题不能为空"));
     }
@@ -110,7 +132,17 @@ pub async fn prepare(
     channel: &str,
 ) -> Result<Prepared, AppError> {
     let question = check_question(state, question)?;
-    let (conversation_id, history) = match conversation_id {
+    // Refuse at once when storage cannot take the answer, before spending a
+    // generation on it.
+    let st = state.clone();
+    let writable = tokio::task::spawn_blocking(move || st.store.writable())
+        .await
+        .map_err(|_| AppError::internal())?;
+    if let Err(why) = writable {
+        tracing::error!(error = %why, "storage probe failed; refusing consultation");
+        return Err(AppError::storage_unavailable());
+    }
+    let (conversation_id, new_channel, history) = match conversation_id {
         Some(id) => {
             if !state.store.conversation_exists(id)? {
                 return Err(AppError::not_found("对话不存在或已过期，请重新提问"));
@@ -119,10 +151,11 @@ pub async fn prepare(
                 Some(h) => h,
                 None => state.store.history(id)?,
             };
-            (id.to_string(), h)
+            (id.to_string(), None, h)
         }
         None => (
-            state.store.create_conversation(channel)?,
+            crate::store::new_conversation_id(),
+            Some(channel.to_string()),
             history.unwrap_or_default(),
         ),
     };
@@ -149,6 +182,7 @@ pub async fn prepare(
         question,
         history,
         conversation_id,
+        new_channel,
         triage,
         hits,
         ticket,
@@ -196,13 +230,16 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "consultation failed");
             let _ = tx
-                .send(Ev::Error("生成回答失败，请稍后再试或转人工".into()))
+                .send(Ev::Error(AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "生成回答失败，请稍后再试或转人工",
+                )))
                 .await;
             return;
         }
         Err(e) => {
             tracing::error!(error = %e, "consultation task panicked");
-            let _ = tx.send(Ev::Error("服务内部错误".into())).await;
+            let _ = tx.send(Ev::Error(AppError::internal())).await;
             return;
         }
     };
@@ -222,24 +259,32 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
         .generation(answer.timings.gen_tokens, answer.timings.tokens_per_s);
     let st = state.clone();
     let conv = p.conversation_id.clone();
+    let channel = p.new_channel.clone();
     let to_store = answer.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || st.store.save_answer(&conv, &to_store, &[])).await;
-    let answer_id = match stored {
-        Ok(Ok(id)) => Some(id),
+    let stored = tokio::task::spawn_blocking(move || {
+        st.store
+            .save_turn(&conv, channel.as_deref(), &to_store, &[])
+    })
+    .await;
+    let saved = match stored {
+        Ok(Ok(saved)) => saved,
         Ok(Err(e)) => {
             tracing::error!(error = %e, "storing answer failed");
-            None
+            state.metrics.storage_failed();
+            let _ = tx.send(Ev::Error(AppError::from(e))).await;
+            return;
         }
         Err(e) => {
             tracing::error!(error = %e, "storing task failed");
-            None
+            let _ = tx.send(Ev::Error(AppError::internal())).await;
+            return;
         }
     };
     let _ = tx
         .send(Ev::Done(Box::new(Finished {
             answer,
-            answer_id,
+            answer_id: saved.id,
+            answer_token: saved.token,
             queue_ms,
             streamed,
         })))
@@ -283,7 +328,7 @@ pub async fn run_to_end(state: Arc<AppState>, p: Prepared) -> Result<Finished, A
     while let Some(ev) = rx.recv().await {
         match ev {
             Ev::Done(f) => return Ok(*f),
-            Ev::Error(m) => return Err(AppError::new(StatusCode::INTERNAL_SERVER_ERROR, m)),
+            Ev::Error(e) => return Err(e),
             Ev::Queue(_) | Ev::Delta(_) => {}
         }
     }

@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
 
+/// `Retry-After` when storage is failing.
+pub const STORAGE_RETRY_SECS: u64 = 30;
+
 /// A failed request: status, a message for the client, optional extra JSON
 /// fields and an optional `Retry-After`.
 #[derive(Debug)]
@@ -44,6 +47,16 @@ impl AppError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, message)
     }
 
+    /// 503: the storage cannot take writes now (disk full, read-only, I/O
+    /// error). Nothing was recorded; the client should try again later.
+    pub fn storage_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "服务暂时无法保存咨询记录，请稍后再试；紧急情况请拨打 12348 公共法律服务热线",
+        )
+        .retry_after(STORAGE_RETRY_SECS)
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,6 +84,10 @@ impl From<crate::Error> for AppError {
         match e {
             crate::Error::NotFound(m) => AppError::not_found(format!("未找到：{m}")),
             crate::Error::InvalidInput(m) => AppError::bad_request(m),
+            other if crate::store::unavailable(&other) => {
+                tracing::error!(error = %other, "storage unavailable");
+                AppError::storage_unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 AppError::internal()

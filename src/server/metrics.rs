@@ -30,6 +30,8 @@ pub struct Metrics {
     gen_tokens: AtomicU64,
     rejected_full: AtomicU64,
     rate_limited: AtomicU64,
+    storage_failed: AtomicU64,
+    connections_refused: AtomicU64,
     last_tokens_per_s: Mutex<f64>,
 }
 
@@ -66,6 +68,16 @@ impl Metrics {
 
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An answer could not be stored (the request failed with 503).
+    pub fn storage_failed(&self) {
+        self.storage_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was refused by the global or per-IP connection cap.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus exposition text.
@@ -169,6 +181,18 @@ impl Metrics {
                 "counter",
                 "Requests refused by the per-IP rate limit.",
                 self.rate_limited.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "lawbrain_storage_failures_total",
+                "counter",
+                "Answers that could not be stored (answered 503).",
+                self.storage_failed.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "lawbrain_connections_refused_total",
+                "counter",
+                "Connections refused by the connection caps.",
+                self.connections_refused.load(Ordering::Relaxed) as f64,
             ),
         ] {
             let _ = writeln!(

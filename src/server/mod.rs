@@ -7,10 +7,12 @@
 //! [`auth`] (login, sessions, CSRF), [`limits`] (per-IP rate limits),
 //! [`queue`] (bounded generation queue), [`metrics`], [`consult`] (one
 //! consultation end to end), [`pipeline`] (what the service needs from the
-//! answer pipeline).
+//! answer pipeline), [`conn`] (the accept loop: connection caps, header and
+//! body read timeouts, the descriptor limit, the access log).
 
 pub mod api;
 pub mod auth;
+pub mod conn;
 pub mod consult;
 pub mod error;
 pub mod limits;
@@ -21,9 +23,9 @@ pub mod pipeline;
 pub mod queue;
 pub mod staff;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
@@ -56,6 +58,16 @@ pub struct ServerConfig {
     pub session_ttl_secs: i64,
     /// Eval reports folder (`<name>/metrics.json`, `<name>/index.html`).
     pub reports_dir: PathBuf,
+    /// Time a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open).
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body once its headers are in.
+    pub body_timeout: Duration,
+    /// Open connections allowed in all (kept below the descriptor limit) and per client IP.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Mark cookies `Secure` (behind TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +82,11 @@ impl Default for ServerConfig {
             max_question_chars: 2000,
             session_ttl_secs: 8 * 3600,
             reports_dir: PathBuf::from("data/reports"),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(20),
+            max_connections: 4096,
+            max_connections_per_ip: 64,
+            secure_cookies: false,
         }
     }
 }
@@ -80,6 +97,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub queue: Arc<queue::Queue>,
     pub limiter: limits::RateLimiter,
+    pub logins: auth::LoginThrottle,
+    pub connections: Arc<conn::Connections>,
     pub metrics: metrics::Metrics,
     pub config: ServerConfig,
 }
@@ -95,6 +114,11 @@ impl AppState {
             store,
             queue: queue::Queue::new(config.generators, config.queue),
             limiter: limits::RateLimiter::new(config.rate_per_minute, config.rate_burst),
+            logins: auth::LoginThrottle::default(),
+            connections: conn::Connections::new(
+                config.max_connections,
+                config.max_connections_per_ip,
+            ),
             metrics: metrics::Metrics::default(),
             config,
         })
@@ -155,6 +179,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            conn::body_timeout,
+        ))
+        .layer(middleware::from_fn(conn::access_log))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -174,21 +203,34 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serve `app(state)` on `listener` until the process ends, with client
-/// addresses available for rate limiting.
+/// Serve `app(state)` on `listener` until Ctrl-C, with client addresses
+/// available for rate limiting and the connection protections of [`conn`].
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    conn::serve_until(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
     .await
+}
+
+/// The settings [`serve`] runs with: the descriptor limit raised to the
+/// hard limit, and the global connection cap kept below it.
+pub fn fit_to_descriptors(mut config: ServerConfig) -> ServerConfig {
+    let limit = conn::raise_fd_limit();
+    let cap = conn::cap_for_fd_limit(config.max_connections, limit);
+    if cap < config.max_connections {
+        tracing::warn!(
+            configured = config.max_connections,
+            cap,
+            fd_limit = limit,
+            "connection cap lowered to fit the open-file limit"
+        );
+    }
+    config.max_connections = cap;
+    config
 }
 
 /// Bind `addr` and serve.

@@ -73,6 +73,19 @@ fn split(messages: &[InMessage]) -> Result<(String, Vec<ChatMessage>), AppError>
     let Some((last, earlier)) = messages.split_last() else {
         return Err(AppError::bad_request("messages 不能为空"));
     };
+    // system/developer messages are accepted but not used: the service keeps
+    // its own instructions. Anything else is an error, not silently dropped.
+    if let Some(m) = messages.iter().find(|m| {
+        !matches!(
+            m.role.as_str(),
+            "user" | "assistant" | "system" | "developer"
+        )
+    }) {
+        let role: String = m.role.chars().take(32).collect();
+        return Err(AppError::bad_request(format!(
+            "不支持的消息角色：{role:?}（可用 user、assistant、system、developer）"
+        )));
+    }
     if last.role != "user" {
         return Err(AppError::bad_request("最后一条消息须为 user 的提问"));
     }
@@ -130,6 +143,7 @@ pub async fn chat_completions(
                     },
                     "lawbrain": {
                         "answer_id": f.answer_id,
+                        "answer_token": f.answer_token,
                         "citations": a.citations,
                         "triage": a.triage,
                         "retrieved": a.retrieved,
@@ -168,11 +182,18 @@ pub async fn chat_completions(
             let sent = match ev {
                 Ev::Queue(_) => Ok(()),
                 Ev::Delta(t) => out.send(chunk(json!({ "content": t }), None)).await,
-                Ev::Error(m) => {
+                Ev::Error(e) => {
                     let _ = out
-                        .send(Event::default().data(
-                            json!({"error": {"message": m, "type": "server_error"}}).to_string(),
-                        ))
+                        .send(
+                            Event::default().data(
+                                json!({"error": {
+                                    "message": e.message,
+                                    "type": "server_error",
+                                    "code": e.status.as_u16(),
+                                }})
+                                .to_string(),
+                            ),
+                        )
                         .await;
                     return;
                 }

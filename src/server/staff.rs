@@ -256,8 +256,7 @@ pub async fn agent_ask(State(state): S, user: CurrentUser, Form(f): Form<AskForm
 
 /// Record a call for the agent's finished consultation; its id.
 fn open_call(state: &AppState, agent: &str, fin: &consult::Finished) -> Result<i64, &'static str> {
-    let answer_id = fin.answer_id.ok_or("答复未能保存，请重试")?;
-    state.store.create_call(agent, answer_id).map_err(|e| {
+    state.store.create_call(agent, fin.answer_id).map_err(|e| {
         tracing::error!(error = %e, "creating call");
         "通话记录未能保存，请重试"
     })

@@ -6,7 +6,8 @@
 use rusqlite::Connection;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE conversations (
     id TEXT PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -88,7 +89,17 @@ CREATE TABLE audit_log (
     detail TEXT NOT NULL DEFAULT '',
     at INTEGER NOT NULL
 );
-"#];
+"#,
+    // 2: feedback and hand-off need the answer's token (only its sha256 is
+    // kept); a one-row table the health probe writes to.
+    r#"
+ALTER TABLE answers ADD COLUMN token_hash TEXT;
+CREATE TABLE health_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL
+);
+"#,
+];
 
 /// The schema version this build writes.
 pub fn current_version() -> u32 {

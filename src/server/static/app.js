@@ -102,7 +102,7 @@
     return card;
   }
 
-  function actions(turn, answerId) {
+  function actions(turn, answerId, answerToken) {
     const box = el("div", "actions");
     const msg = el("span", "muted");
     const post = async (url, body, done) => {
@@ -115,9 +115,9 @@
     const up = el("button", "small", "有帮助"); up.type = "button";
     const down = el("button", "small", "没帮助"); down.type = "button";
     const human = el("button", "small warn", "转人工"); human.type = "button"; human.className += " handoff";
-    up.addEventListener("click", () => { up.disabled = down.disabled = true; post("/api/feedback", { answer_id: answerId, helpful: true }, "感谢反馈"); });
-    down.addEventListener("click", () => { up.disabled = down.disabled = true; post("/api/feedback", { answer_id: answerId, helpful: false }, "感谢反馈"); });
-    human.addEventListener("click", () => { human.disabled = true; post("/api/handoff", { answer_id: answerId }, "已转人工"); });
+    up.addEventListener("click", () => { up.disabled = down.disabled = true; post("/api/feedback", { answer_id: answerId, answer_token: answerToken, helpful: true }, "感谢反馈"); });
+    down.addEventListener("click", () => { up.disabled = down.disabled = true; post("/api/feedback", { answer_id: answerId, answer_token: answerToken, helpful: false }, "感谢反馈"); });
+    human.addEventListener("click", () => { human.disabled = true; post("/api/handoff", { answer_id: answerId, answer_token: answerToken }, "已转人工"); });
     box.append(up, down, human, msg);
     turn.appendChild(box);
   }
@@ -175,7 +175,7 @@
           // The verified answer replaces the draft (invalid citations removed).
           answerText.textContent = d.answer;
           if (triage) turn.appendChild(referralCard(triage));
-          if (d.answer_id) actions(turn, d.answer_id);
+          if (d.answer_id) actions(turn, d.answer_id, d.answer_token);
           status.textContent = "";
         }
         else if (name === "error") { turn.appendChild(el("p", "error", d.error)); status.textContent = ""; }
