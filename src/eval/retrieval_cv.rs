@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
-use crate::search::{fusion, Candidates, Fusion, SearchOptions, Searcher};
+use crate::search::adapter::{Adapter, AdapterConfig, Example};
+use crate::search::{fusion, Candidates, DenseIndex, Fusion, SearchOptions, Searcher};
 
 /// One question with its gold articles.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +79,12 @@ pub struct CvReport {
     /// Parameters best on all questions (a training figure, shown apart).
     pub best_on_all: Fusion,
     pub best_on_all_score: RankMetrics,
+    /// Dense alone with the learned question head, held out (head trained
+    /// on the other folds).
+    pub dense_adapted_heldout: Option<RankMetrics>,
+    /// Hybrid with the learned head, held out (fusion chosen by an inner
+    /// cross-validation inside the training folds, head trained on them).
+    pub fused_adapted_heldout: Option<RankMetrics>,
 }
 
 struct Scored {
@@ -223,6 +230,14 @@ pub fn cross_validate(
         heldout.extend(test);
     }
     let (best_on_all, best_on_all_score) = best(scored.iter(), &grid);
+    let (dense_adapted_heldout, fused_adapted_heldout) = match searcher.dense() {
+        Some(d) => {
+            let citable: Vec<bool> = corpus.articles.iter().map(|a| a.status.citable()).collect();
+            let (a, b) = adapter_cv(&scored, &d.index, &citable, folds, &grid);
+            (Some(a), Some(b))
+        }
+        None => (None, None),
+    };
     Ok(CvReport {
         folds,
         questions: scored.len(),
@@ -237,7 +252,90 @@ pub fn cross_validate(
         per_fold,
         best_on_all,
         best_on_all_score,
+        dense_adapted_heldout,
+        fused_adapted_heldout,
     })
+}
+
+fn examples<'a>(set: &[&'a Scored], dense: &'a DenseIndex) -> Vec<Example<'a>> {
+    set.iter()
+        .filter_map(|s| {
+            let q = s.c.query_vec.as_deref()?;
+            let gold: Vec<&[f32]> = s.gold.iter().map(|&g| dense.vector(g)).collect();
+            let negatives: Vec<&[f32]> = s
+                .c
+                .dense
+                .iter()
+                .take(30)
+                .chain(s.c.lexical.iter().take(30))
+                .map(|x| x.0)
+                .filter(|d| *d < dense.len() && !s.gold.contains(d))
+                .map(|d| dense.vector(d))
+                .collect();
+            Some(Example {
+                query: q,
+                gold,
+                negatives,
+            })
+        })
+        .collect()
+}
+
+/// Copies of `set` whose dense lists come from `head`.
+fn with_head(set: &[&Scored], head: &Adapter, dense: &DenseIndex, citable: &[bool]) -> Vec<Scored> {
+    set.iter()
+        .map(|s| {
+            let dense_list = match &s.c.query_vec {
+                Some(q) => dense.top(&head.apply(q), 100, |i| citable.get(i) == Some(&true)),
+                None => Vec::new(),
+            };
+            Scored {
+                fold: s.fold,
+                gold: s.gold.clone(),
+                c: Candidates {
+                    cited: Vec::new(),
+                    lexical: s.c.lexical.clone(),
+                    dense: dense_list,
+                    query_vec: None,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Nested cross-validation of the learned question head: for each outer
+/// fold, the fusion parameters are chosen on inner held-out lists (heads
+/// trained without the inner fold), then a head trained on all training
+/// folds ranks the outer fold.
+fn adapter_cv(
+    scored: &[Scored],
+    dense: &DenseIndex,
+    citable: &[bool],
+    folds: usize,
+    grid: &[Fusion],
+) -> (RankMetrics, RankMetrics) {
+    let cfg = AdapterConfig::default();
+    let mut dense_out: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    let mut fused_out: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    for f in 0..folds {
+        let train: Vec<&Scored> = scored.iter().filter(|s| s.fold != f).collect();
+        let test: Vec<&Scored> = scored.iter().filter(|s| s.fold == f).collect();
+        let mut inner: Vec<Scored> = Vec::new();
+        for g in (0..folds).filter(|&g| g != f) {
+            let fit: Vec<&Scored> = train.iter().copied().filter(|s| s.fold != g).collect();
+            let held: Vec<&Scored> = train.iter().copied().filter(|s| s.fold == g).collect();
+            let head = Adapter::train(&examples(&fit, dense), cfg);
+            inner.extend(with_head(&held, &head, dense, citable));
+        }
+        let (params, _) = best(inner.iter(), grid);
+        let head = Adapter::train(&examples(&train, dense), cfg);
+        for s in with_head(&test, &head, dense, citable) {
+            dense_out.push((s.gold.clone(), docs(&s.c.dense)));
+            fused_out.push((s.gold.clone(), fused(&s, &params)));
+        }
+    }
+    let m = |v: &[(Vec<usize>, Vec<usize>)]| score(v.iter().map(|(g, r)| (g.as_slice(), r.clone())));
+    (m(&dense_out), m(&fused_out))
 }
 
 impl CvReport {

@@ -78,6 +78,7 @@ pub struct IndexManifest {
     pub dense: Option<DenseManifest>,
 }
 
+pub mod adapter;
 mod build;
 mod citation;
 pub mod dense;
