@@ -633,6 +633,7 @@ mod tests {
                 referral: Referral::default(),
             },
             timings: Timings::default(),
+            guide: Default::default(),
         }
     }
 
