@@ -102,9 +102,12 @@ fn answer_cites_only_existing_in_force_articles() {
             .contains(&ReviewReason::CitationRemoved));
     }
     assert!(a.timings.total_ms >= a.timings.retrieval_ms);
+    // What streamed is what is shown: citations were checked before release.
     if !a.fallback {
+        assert_eq!(streamed, a.answer);
+    }
+    if !a.fallback && !a.guide.abstained {
         assert!(a.timings.gen_tokens > 0 && a.timings.prompt_tokens > 100);
-        assert!(!streamed.is_empty());
     }
 }
 
@@ -157,10 +160,11 @@ fn fallback_when_generation_fails_or_times_out() {
         .contains(&ReviewReason::FallbackUsed));
     assert!(a.answer.contains("依据") && a.answer.contains("建议"));
     assert!(!a.citations.is_empty());
-    let first = &a.retrieved[0];
+    assert!(!a.guide.abstained, "{:?}", a.guide.gate);
+    let first = &a.retrieved[a.guide.gate.passed()[0]];
     assert!(
         a.answer.contains(&first.law),
-        "the excerpt quotes the top article"
+        "the excerpt quotes the best article that passed the gate"
     );
 
     let b = brain(Some(engine()));
@@ -236,7 +240,7 @@ fn quality_study() {
     let refs: Vec<quality::Reference> = quality::load_references(&path)
         .expect("references")
         .into_iter()
-        .filter(|r| quality::held_out(&r.id))
+        .filter(|r| quality::held_out(&r.id) && !r.answer.trim().is_empty())
         .take(n)
         .collect();
     let b = Brain {
@@ -345,7 +349,7 @@ fn gate_calibration() {
             .expect("search");
         let t = lawbrain::triage::triage(&r.question, &hits, &d);
         let rep = gate::assess(&r.question, &hits, Some(&t));
-        let arts: Vec<(f32, f32, Option<bool>, bool)> = rep
+        let arts: Vec<(f32, f32, f32, Option<bool>, bool)> = rep
             .articles
             .iter()
             .map(|a| {
@@ -353,13 +357,13 @@ fn gate_calibration() {
                     .articles
                     .iter()
                     .any(|g| norm(&g.law) == norm(&a.law) && g.article == a.article);
-                (a.words, a.rank, a.domain, gold)
+                (a.words, a.legal, a.rank, a.domain, gold)
             })
             .collect();
-        let any = arts.iter().any(|a| a.3);
+        let any = arts.iter().any(|a| a.4);
         rows.push((quality::held_out(&r.id), arts, any));
     }
-    let eval = |held: bool, w_rank: f32, d_for: f32, d_against: f32, pass: f32| {
+    let eval = |held: bool, w_terms: f32, w_rank: f32, d_for: f32, d_against: f32, pass: f32| {
         let (mut tp, mut fp, mut fnn, mut n_abs, mut abs_right, mut n_q, mut no_gold) =
             (0, 0, 0, 0, 0, 0, 0);
         for (h, arts, any) in rows.iter().filter(|r| r.0 == held) {
@@ -369,8 +373,8 @@ fn gate_calibration() {
                 no_gold += 1;
             }
             let mut passed = 0;
-            for (w, r, dom, gold) in arts {
-                let mut sc = w + w_rank * r;
+            for (w, l, r, dom, gold) in arts {
+                let mut sc = w.max(w_terms * l) + w_rank * r;
                 match dom {
                     Some(true) => sc += d_for,
                     Some(false) => sc -= d_against,
@@ -399,33 +403,92 @@ fn gate_calibration() {
         let fpr = (n_abs - abs_right) as f64 / (n_q - no_gold).max(1) as f64;
         (recall, precision, n_abs, abs_right, n_q, no_gold, tpr - fpr)
     };
+    // The legal-term weight is fixed a priori (gate::W_TERMS); the grid
+    // shows the others, and the pick is the best J abstaining on at most 30%.
     let mut best = (f64::MIN, (0.0, 0.0, 0.0, 0.0));
-    for w_rank in [0.0f32, 0.15, 0.3] {
-        for d_for in [0.0f32, 0.1] {
-            for d_against in [0.0f32, 0.1, 0.2, 0.3] {
-                for pass in [0.2f32, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55] {
-                    let m = eval(false, w_rank, d_for, d_against, pass);
-                    if m.0 >= 0.85 && m.6 > best.0 {
-                        best = (m.6, (w_rank, d_for, d_against, pass));
+    for w_terms in [0.0f32, gate::W_TERMS, 1.0] {
+        for w_rank in [0.0f32, 0.15] {
+            for d_for in [0.0f32, 0.1] {
+                for d_against in [0.1f32, 0.3] {
+                    for pass in [0.25f32, 0.3, 0.35, 0.4, 0.45, 0.5] {
+                        let m = eval(false, w_terms, w_rank, d_for, d_against, pass);
+                        if w_terms == gate::W_TERMS
+                            && (m.2 as f64) <= 0.3 * m.4 as f64
+                            && m.6 > best.0
+                        {
+                            best = (m.6, (w_rank, d_for, d_against, pass));
+                        }
+                        println!("tune w_terms={w_terms} w_rank={w_rank} for={d_for} against={d_against} pass={pass}: article recall {:.3} precision {:.3}; abstained {}/{} (right {}; no gold retrieved {}); J {:.3}", m.0, m.1, m.2, m.4, m.3, m.5, m.6);
                     }
-                    println!("tune w_rank={w_rank} for={d_for} against={d_against} pass={pass}: article recall {:.3} precision {:.3}; abstained {}/{} (right {}; no gold retrieved {}); J {:.3}", m.0, m.1, m.2, m.4, m.3, m.5, m.6);
                 }
             }
         }
     }
-    println!("best on the tuning folds (article recall >= 0.85): {best:?}");
+    println!("best on the tuning folds (w_terms fixed, abstaining <= 30%): {best:?}");
+    // Everyday questions (the shared dev set, not tuned on): how often the
+    // built-in gate abstains, and how often rightly.
+    let (mut n, mut abs, mut right, mut no_gold) = (0, 0, 0, 0);
+    for c in common::read_jsonl(&common::dev_cases()) {
+        let q = c["question"].as_str().unwrap_or("");
+        let gold: Vec<(String, u64)> = c["articles"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|g| {
+                        (
+                            norm(g["law"].as_str().unwrap_or("")),
+                            g["article"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if gold.is_empty() {
+            continue;
+        }
+        let hits = s
+            .search(
+                q,
+                &lawbrain::search::SearchOptions {
+                    k: 8,
+                    ..Default::default()
+                },
+            )
+            .expect("search");
+        let t = lawbrain::triage::triage(q, &hits, &d);
+        let rep = gate::assess(q, &hits, Some(&t));
+        let any = hits
+            .iter()
+            .any(|h| gold.contains(&(norm(&h.law), h.article as u64)));
+        n += 1;
+        no_gold += (!any) as usize;
+        if rep.abstain {
+            abs += 1;
+            right += (!any) as usize;
+        }
+    }
+    println!("built-in weights, dev set (everyday questions): abstained {abs}/{n} (right {right}; no gold retrieved {no_gold})");
     for held in [false, true] {
         let m = eval(
             held,
+            gate::W_TERMS,
             gate::W_RANK,
             gate::DOMAIN_FOR,
             gate::DOMAIN_AGAINST,
             gate::PASS,
         );
+        let a = eval(
+            held,
+            gate::W_TERMS,
+            gate::W_RANK,
+            gate::DOMAIN_FOR,
+            gate::DOMAIN_AGAINST,
+            gate::ABSTAIN_BELOW,
+        );
         println!(
-            "built-in weights, {}: article recall {:.3} precision {:.3}; abstained {}/{} (right {}; no gold retrieved {}); J {:.3}",
+            "built-in weights, {}: articles into the prompt: recall {:.3} precision {:.3}; answers abstained {}/{} (right {}; no gold retrieved {}); J {:.3}",
             if held { "HELD-OUT fold" } else { "tuning folds" },
-            m.0, m.1, m.2, m.4, m.3, m.5, m.6
+            m.0, m.1, a.2, a.4, a.3, a.5, a.6
         );
     }
 }

@@ -67,7 +67,8 @@ fn next_steps_heading(text: &str, from: usize) -> Option<usize> {
 /// The byte offset up to which `text` can be released: nothing after it can
 /// belong to a citation that is still being written.
 pub fn hold_point(text: &str) -> usize {
-    let mut h = text.len();
+    // Trailing white space waits for what follows (nothing may follow).
+    let mut h = text.trim_end().len();
     // A last line that may still become the 建议 heading.
     let ls = text.rfind('\n').map_or(0, |i| i + 1);
     let core = text[ls..].trim_start_matches(decoration);
@@ -148,8 +149,7 @@ impl<'a> CitationHold<'a> {
         self.raw.push_str(piece);
         if let Some(cut) = next_steps_heading(&self.raw, self.released) {
             self.raw.truncate(cut);
-            self.done = true;
-            return self.release(self.raw.len());
+            return self.finish();
         }
         let h = hold_point(&self.raw).max(self.released);
         self.release(h)

@@ -42,7 +42,7 @@ pub struct GoldArticle {
     pub article: u32,
 }
 
-/// Read a STARD-shaped JSONL file.
+/// Read a STARD-shaped JSONL file (a missing answer reads as empty).
 pub fn load_references(path: &std::path::Path) -> crate::Result<Vec<Reference>> {
     use crate::error::IoContext;
     let text = std::fs::read_to_string(path).ctx(|| format!("reading {}", path.display()))?;
@@ -51,7 +51,9 @@ pub fn load_references(path: &std::path::Path) -> crate::Result<Vec<Reference>> 
         if line.trim().is_empty() {
             continue;
         }
-        let r: Reference = serde_json::from_str(line).map_err(|e| {
+        // A few lines carry no lawyer's answer (written as a bare NaN).
+        let line = line.replace("\"answer\": NaN", "\"answer\": \"\"");
+        let r: Reference = serde_json::from_str(&line).map_err(|e| {
             crate::Error::InvalidInput(format!("{}:{}: {e}", path.display(), i + 1))
         })?;
         out.push(r);
