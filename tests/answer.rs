@@ -322,7 +322,7 @@ fn study_options(
 /// article was retrieved. Prints a grid over the weights for the tuning
 /// folds, then the built-in weights on both.
 #[test]
-#[ignore = "study: retrieval over 897 questions (~1 min); run by hand"]
+#[ignore = "study: retrieval over 897 questions (~2 min); run by hand"]
 fn gate_calibration() {
     use lawbrain::answer::gate;
     use lawbrain::eval::quality;
