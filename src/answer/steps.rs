@@ -37,6 +37,9 @@ pub fn citizen_reason(line: &str, service: Service) -> Option<String> {
     let mut s = line.trim();
     for svc in Service::ALL {
         if let Some(rest) = s.strip_prefix(&format!("{}：", svc.name_zh())) {
+            if rest.starts_with("默认") {
+                return None;
+            }
             if svc != service {
                 // A reason for another suggested service.
                 return Some(format!("也可以考虑“{}”：{}", svc.name_zh(), quoted(rest)));
@@ -208,10 +211,12 @@ mod tests {
             citizen_reason("需人工审核（deadline）：期限只剩约3天", Service::Litigation),
             None
         );
-        assert_eq!(
-            citizen_reason("咨询即可：默认：先提供法律咨询", Service::Consultation),
-            None
-        );
+        for service in [Service::Consultation, Service::Arbitration] {
+            assert_eq!(
+                citizen_reason("咨询即可：默认：先提供法律咨询", service),
+                None
+            );
+        }
     }
 
     #[test]
