@@ -106,9 +106,12 @@ fn answer_cites_only_existing_in_force_articles() {
             .contains(&ReviewReason::CitationRemoved));
     }
     assert!(a.timings.total_ms >= a.timings.retrieval_ms);
+    // What streamed is what is shown: citations were checked before release.
     if !a.fallback {
+        assert_eq!(streamed, a.answer);
+    }
+    if !a.fallback && !a.guide.abstained {
         assert!(a.timings.gen_tokens > 0 && a.timings.prompt_tokens > 100);
-        assert!(!streamed.is_empty());
     }
 }
 
@@ -161,10 +164,11 @@ fn fallback_when_generation_fails_or_times_out() {
         .contains(&ReviewReason::FallbackUsed));
     assert!(a.answer.contains("依据") && a.answer.contains("建议"));
     assert!(!a.citations.is_empty());
-    let first = &a.retrieved[0];
+    assert!(!a.guide.abstained, "{:?}", a.guide.gate);
+    let first = &a.retrieved[a.guide.gate.passed()[0]];
     assert!(
         a.answer.contains(&first.law),
-        "the excerpt quotes the top article"
+        "the excerpt quotes the best article that passed the gate"
     );
 
     let b = brain(Some(engine()));
@@ -208,4 +212,287 @@ fn cancelling_stops_the_consultation() {
     });
     assert!(matches!(r, Err(lawbrain::Error::Cancelled(_))), "{r:?}");
     assert_eq!(deltas, 1);
+}
+
+/// The answer-quality study (issue 14): lawyer-answered questions of the
+/// held-out fold of STARD's train split (ids divisible by 5; nothing was
+/// tuned on them), answered with the real model; prints the per-case
+/// measures and the totals and writes them to `target/quality-<label>.json`.
+/// `LAWBRAIN_QUALITY_N` cases (default 20), `LAWBRAIN_QUALITY_CONTEXT=oracle`
+/// gives the drafter the gold articles instead of retrieved ones.
+#[test]
+#[ignore = "study: slow (the real model on ~20 questions); run by hand"]
+fn quality_study() {
+    use lawbrain::eval::quality;
+    let path = common::shared().join("data/stard/train.jsonl");
+    if !path.exists() {
+        println!("skipped: {} is absent", path.display());
+        return;
+    }
+    let n: usize = std::env::var("LAWBRAIN_QUALITY_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let oracle = std::env::var("LAWBRAIN_QUALITY_CONTEXT").as_deref() == Ok("oracle");
+    let label = std::env::var("LAWBRAIN_QUALITY_LABEL").unwrap_or_else(|_| {
+        if oracle {
+            "oracle".into()
+        } else {
+            "retrieval".into()
+        }
+    });
+    let refs: Vec<quality::Reference> = quality::load_references(&path)
+        .expect("references")
+        .into_iter()
+        .filter(|r| quality::held_out(&r.id) && !r.answer.trim().is_empty())
+        .take(n)
+        .collect();
+    let b = Brain {
+        params: GenParams {
+            max_tokens: 400,
+            ..GenParams::default()
+        },
+        ..brain(Some(engine()))
+    };
+    let mut rows = Vec::new();
+    let mut out = Vec::new();
+    for r in &refs {
+        let opts = study_options(&b, r, oracle);
+        let a = b
+            .consult_with(&r.question, &[], &opts, &mut |_| true)
+            .expect("consult");
+        let q = quality::measure(r, &a);
+        println!(
+            "== {} {:?}\nQ: {}\nA: {}\nREF: {}\n{:?}",
+            r.id,
+            a.triage.review_reasons,
+            r.question,
+            a.answer,
+            r.answer.chars().take(200).collect::<String>(),
+            q
+        );
+        out.push(serde_json::json!({"id": r.id, "answer": a.answer, "quality": q}));
+        rows.push(q);
+    }
+    let s = quality::summarise(&rows);
+    println!(
+        "{label}: {}",
+        serde_json::to_string_pretty(&s).expect("json")
+    );
+    let file = common::repo().join(format!("target/quality-{label}.json"));
+    std::fs::write(
+        &file,
+        serde_json::to_string_pretty(&serde_json::json!({"summary": s, "cases": out}))
+            .expect("json"),
+    )
+    .expect("write");
+}
+
+/// Options of one study case: retrieval, or the gold articles as context.
+fn study_options(
+    b: &Brain,
+    r: &lawbrain::eval::quality::Reference,
+    oracle: bool,
+) -> ConsultOptions {
+    if !oracle {
+        return ConsultOptions::default();
+    }
+    let corpus = b.searcher.corpus();
+    let gold = r
+        .articles
+        .iter()
+        .filter_map(|g| match corpus.lookup(&g.law, g.article, 0) {
+            Lookup::Current(a) | Lookup::NotInForce(a) => {
+                serde_json::from_value(serde_json::json!({
+                    "law": a.law, "article": a.article, "suffix": a.suffix,
+                    "article_label": a.article_label, "text": a.text, "score": 1.0,
+                    "level": a.level.as_str(), "status": a.status.as_str(),
+                }))
+                .ok()
+            }
+            _ => None,
+        })
+        .collect();
+    ConsultOptions {
+        articles: Some(gold),
+        ..ConsultOptions::default()
+    }
+}
+
+/// The gate's calibration and its held-out check (issue 14), retrieval only
+/// (no model): STARD's train split, tuned on the folds whose id is not
+/// divisible by 5 and reported on the held-out fold. Per article: does it
+/// pass iff it is a gold article; per question: does it abstain iff no gold
+/// article was retrieved. Prints a grid over the weights for the tuning
+/// folds, then the built-in weights on both.
+#[test]
+#[ignore = "study: retrieval over 897 questions (~2 min); run by hand"]
+fn gate_calibration() {
+    use lawbrain::answer::gate;
+    use lawbrain::eval::quality;
+    let path = common::shared().join("data/stard/train.jsonl");
+    if !path.exists() {
+        println!("skipped: {} is absent", path.display());
+        return;
+    }
+    let refs = quality::load_references(&path).expect("references");
+    let s = searcher();
+    let d = Directory::builtin();
+    let norm = |l: &str| l.trim_start_matches("中华人民共和国").to_string();
+    // (held out, [(words, rank, domain, gold)], any gold retrieved)
+    let mut rows = Vec::new();
+    for r in &refs {
+        let hits = s
+            .search(
+                &r.question,
+                &lawbrain::search::SearchOptions {
+                    k: 8,
+                    ..Default::default()
+                },
+            )
+            .expect("search");
+        let t = lawbrain::triage::triage(&r.question, &hits, &d);
+        let rep = gate::assess(&r.question, &hits, Some(&t));
+        let arts: Vec<(f32, f32, f32, Option<bool>, bool)> = rep
+            .articles
+            .iter()
+            .map(|a| {
+                let gold = r
+                    .articles
+                    .iter()
+                    .any(|g| norm(&g.law) == norm(&a.law) && g.article == a.article);
+                (a.words, a.legal, a.rank, a.domain, gold)
+            })
+            .collect();
+        let any = arts.iter().any(|a| a.4);
+        rows.push((quality::held_out(&r.id), arts, any));
+    }
+    let eval = |held: bool, w_terms: f32, w_rank: f32, d_for: f32, d_against: f32, pass: f32| {
+        let (mut tp, mut fp, mut fnn, mut n_abs, mut abs_right, mut n_q, mut no_gold) =
+            (0, 0, 0, 0, 0, 0, 0);
+        for (h, arts, any) in rows.iter().filter(|r| r.0 == held) {
+            let _ = h;
+            n_q += 1;
+            if !any {
+                no_gold += 1;
+            }
+            let mut passed = 0;
+            for (w, l, r, dom, gold) in arts {
+                let mut sc = w.max(w_terms * l) + w_rank * r;
+                match dom {
+                    Some(true) => sc += d_for,
+                    Some(false) => sc -= d_against,
+                    None => {}
+                }
+                let p = sc >= pass;
+                passed += p as usize;
+                match (p, *gold) {
+                    (true, true) => tp += 1,
+                    (true, false) => fp += 1,
+                    (false, true) => fnn += 1,
+                    _ => {}
+                }
+            }
+            if passed == 0 {
+                n_abs += 1;
+                if !any {
+                    abs_right += 1;
+                }
+            }
+        }
+        let recall = tp as f64 / (tp + fnn).max(1) as f64;
+        let precision = tp as f64 / (tp + fp).max(1) as f64;
+        // Youden's J of "abstain" against "no gold article retrieved".
+        let tpr = abs_right as f64 / no_gold.max(1) as f64;
+        let fpr = (n_abs - abs_right) as f64 / (n_q - no_gold).max(1) as f64;
+        (recall, precision, n_abs, abs_right, n_q, no_gold, tpr - fpr)
+    };
+    // The legal-term weight is fixed a priori (gate::W_TERMS); the grid
+    // shows the others, and the pick is the best J abstaining on at most 30%.
+    let mut best = (f64::MIN, (0.0, 0.0, 0.0, 0.0));
+    for w_terms in [0.0f32, gate::W_TERMS, 1.0] {
+        for w_rank in [0.0f32, 0.15] {
+            for d_for in [0.0f32, 0.1] {
+                for d_against in [0.1f32, 0.3] {
+                    for pass in [0.25f32, 0.3, 0.35, 0.4, 0.45, 0.5] {
+                        let m = eval(false, w_terms, w_rank, d_for, d_against, pass);
+                        if w_terms == gate::W_TERMS
+                            && (m.2 as f64) <= 0.3 * m.4 as f64
+                            && m.6 > best.0
+                        {
+                            best = (m.6, (w_rank, d_for, d_against, pass));
+                        }
+                        println!("tune w_terms={w_terms} w_rank={w_rank} for={d_for} against={d_against} pass={pass}: article recall {:.3} precision {:.3}; abstained {}/{} (right {}; no gold retrieved {}); J {:.3}", m.0, m.1, m.2, m.4, m.3, m.5, m.6);
+                    }
+                }
+            }
+        }
+    }
+    println!("best on the tuning folds (w_terms fixed, abstaining <= 30%): {best:?}");
+    // Everyday questions (the shared dev set, not tuned on): how often the
+    // built-in gate abstains, and how often rightly.
+    let (mut n, mut abs, mut right, mut no_gold) = (0, 0, 0, 0);
+    for c in common::read_jsonl(&common::dev_cases()) {
+        let q = c["question"].as_str().unwrap_or("");
+        let gold: Vec<(String, u64)> = c["articles"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|g| {
+                        (
+                            norm(g["law"].as_str().unwrap_or("")),
+                            g["article"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if gold.is_empty() {
+            continue;
+        }
+        let hits = s
+            .search(
+                q,
+                &lawbrain::search::SearchOptions {
+                    k: 8,
+                    ..Default::default()
+                },
+            )
+            .expect("search");
+        let t = lawbrain::triage::triage(q, &hits, &d);
+        let rep = gate::assess(q, &hits, Some(&t));
+        let any = hits
+            .iter()
+            .any(|h| gold.contains(&(norm(&h.law), h.article as u64)));
+        n += 1;
+        no_gold += (!any) as usize;
+        if rep.abstain {
+            abs += 1;
+            right += (!any) as usize;
+        }
+    }
+    println!("built-in weights, dev set (everyday questions): abstained {abs}/{n} (right {right}; no gold retrieved {no_gold})");
+    for held in [false, true] {
+        let m = eval(
+            held,
+            gate::W_TERMS,
+            gate::W_RANK,
+            gate::DOMAIN_FOR,
+            gate::DOMAIN_AGAINST,
+            gate::PASS,
+        );
+        let a = eval(
+            held,
+            gate::W_TERMS,
+            gate::W_RANK,
+            gate::DOMAIN_FOR,
+            gate::DOMAIN_AGAINST,
+            gate::ABSTAIN_BELOW,
+        );
+        println!(
+            "built-in weights, {}: articles into the prompt: recall {:.3} precision {:.3}; answers abstained {}/{} (right {}; no gold retrieved {}); J {:.3}",
+            if held { "HELD-OUT fold" } else { "tuning folds" },
+            m.0, m.1, a.2, a.4, a.3, a.5, a.6
+        );
+    }
 }

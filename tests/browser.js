@@ -104,7 +104,7 @@ async function main() {
   result.answer_started = true;
   await waitFor("!!document.querySelector('.referral-card') && !!document.querySelector('.actions .handoff')", "answer done and referral", 600000);
   result.hits = await evaluate("document.querySelectorAll('.hits-card li').length");
-  result.answer = await evaluate("document.querySelector('.bubble.bot .answer-text').textContent");
+  result.answer = await evaluate("document.querySelector('.bubble.bot .answer-text').textContent + ' ' + (document.querySelector('.articles-card') ? document.querySelector('.articles-card').textContent : '')");
   result.referral = await evaluate("document.querySelector('.referral-card').textContent");
   await shot("1-hall-answer");
 

@@ -969,6 +969,7 @@ fn crash_child_writer() {
             fallback_reason: None,
             triage: serverkit::triage_for("打人"),
             timings: Default::default(),
+            guide: Default::default(),
         };
         let id = store.save_answer(&conv, &answer, &[]).expect("save");
         println!("stored {id} {conv}");

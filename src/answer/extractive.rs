@@ -2,12 +2,12 @@
 //! says nothing usable: the top articles quoted, plus the referral.
 
 use crate::search::Hit;
-use crate::triage::Triage;
 
-use super::prompt::{cite_label, cut};
+use super::prompt::{cite_label, excerpt};
 
-/// Build the 结论 / 依据 / 建议 text from `hits` (at most `n`).
-pub fn answer(hits: &[Hit], triage: &Triage, n: usize) -> String {
+/// Build the 结论 / 依据 text from `hits` (at most `n`), then `steps` (the
+/// rendered 建议 block).
+pub fn answer(hits: &[Hit], steps: &str, n: usize) -> String {
     let mut s = String::new();
     if hits.is_empty() {
         s.push_str(
@@ -20,19 +20,11 @@ pub fn answer(hits: &[Hit], triage: &Triage, n: usize) -> String {
                 "{}. {}：{}\n",
                 i + 1,
                 cite_label(h),
-                cut(h.text.trim(), 200)
+                excerpt(h.text.trim(), 200)
             ));
         }
         s.push('\n');
     }
-    s.push_str("建议：");
-    let r = &triage.referral;
-    if !r.service_name.is_empty() {
-        s.push_str(&format!("建议选择“{}”。", r.service_name));
-    }
-    if let Some(w) = r.where_to_go.first() {
-        s.push_str(&format!("可前往{w}。"));
-    }
-    s.push_str("也可以拨打12348公共法律服务热线咨询。");
+    s.push_str(steps);
     s
 }

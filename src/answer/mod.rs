@@ -5,7 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 pub mod extractive;
+pub mod gate;
 pub mod prompt;
+pub mod steps;
+pub mod stream_filter;
 pub mod verify;
 
 pub use prompt::{PromptBudget, SYSTEM_PROMPT};
@@ -54,6 +57,28 @@ pub struct Answer {
     pub fallback_reason: Option<String>,
     pub triage: Triage,
     pub timings: Timings,
+    /// The parts of the answer built from verified sources (next steps,
+    /// article notes) and whether the answer abstained.
+    #[serde(default)]
+    pub guide: Guide,
+}
+
+/// What the answer is built from besides the model's words.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Guide {
+    /// True when the retrieved articles did not address the question and no
+    /// draft was made from them (the answer says so and gives the route).
+    #[serde(default)]
+    pub abstained: bool,
+    /// The 结论 of the answer (the model's, or the abstention's).
+    #[serde(default)]
+    pub conclusion: String,
+    /// The next steps (建议), built from triage and the referral directory.
+    #[serde(default)]
+    pub steps: Vec<steps::Step>,
+    /// The relevance gate's verdict on each retrieved article.
+    #[serde(default)]
+    pub gate: gate::GateReport,
 }
 
 use crate::llm::{Backend, ChatMessage, GenParams, StopReason};
@@ -92,6 +117,9 @@ pub struct ConsultOptions {
     /// Generation stops this long after the call starts (then fallback).
     pub timeout: Option<Duration>,
     pub budget: PromptBudget,
+    /// Draft from these articles instead of retrieving (all pass the gate):
+    /// the oracle-context measurement gives the gold articles here.
+    pub articles: Option<Vec<Hit>>,
 }
 
 impl Default for ConsultOptions {
@@ -100,8 +128,24 @@ impl Default for ConsultOptions {
             k: 8,
             timeout: Some(Duration::from_secs(120)),
             budget: PromptBudget::default(),
+            articles: None,
         }
     }
+}
+
+/// The 结论 shown when no retrieved article addresses the question.
+pub const ABSTAIN_CONCLUSION: &str = "系统没有找到能直接回答您这个问题的法律条文。为避免给出错误的解答，这里不作法律结论；您的问题已转请工作人员复核，也可以按下面的途径办理或咨询。";
+
+/// The 结论 part of an answer text (up to 依据/建议 or a blank line).
+pub fn conclusion_of(text: &str) -> String {
+    let start = text.find("结论：").map_or(0, |i| i + "结论：".len());
+    let rest = &text[start..];
+    let end = ["\n\n", "依据：", "建议："]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+        .unwrap_or(rest.len());
+    rest[..end].trim().to_string()
 }
 
 /// Share of the question's CJK character pairs found in the top articles
@@ -157,6 +201,14 @@ impl Brain {
     }
 
     /// [`Brain::consult`] with explicit options.
+    ///
+    /// Retrieve, triage, gate (do the articles address the question?), then
+    /// either abstain (no draft; the route and referral, flagged
+    /// `low_confidence`) or draft the 结论 and 依据 from the articles that
+    /// passed, holding every citation back in the stream until it is checked;
+    /// the 建议 block is built from triage and the referral directory and
+    /// sent last. The deltas sent add up to the shown answer, except when the
+    /// draft was unusable and the extractive answer replaced it.
     pub fn consult_with(
         &self,
         question: &str,
@@ -169,28 +221,54 @@ impl Brain {
         if question.is_empty() {
             return Err(crate::Error::InvalidInput("the question is empty".into()));
         }
-        let hits = self.searcher.search(
-            question,
-            &SearchOptions {
-                k: opts.k,
-                ..SearchOptions::default()
-            },
-        )?;
+        let gone = || crate::Error::Cancelled("the client went away".into());
+        let hits = match &opts.articles {
+            Some(a) => a.clone(),
+            None => self.searcher.search(
+                question,
+                &SearchOptions {
+                    k: opts.k,
+                    ..SearchOptions::default()
+                },
+            )?,
+        };
         let mut timings = Timings {
             retrieval_ms: ms(t0.elapsed()),
             ..Timings::default()
         };
         let mut triage = crate::triage::triage(question, &hits, &self.directory);
-        if hits.is_empty() || retrieval_overlap(question, &hits) < LOW_OVERLAP {
+        let mut report = gate::assess(question, &hits, Some(&triage));
+        if opts.articles.is_some() {
+            for a in &mut report.articles {
+                a.pass = true;
+            }
+            report.abstain = hits.is_empty();
+        }
+        if report.abstain {
             add_reason(&mut triage, ReviewReason::LowConfidence);
         }
         if !on_event(ConsultEvent::Triage(&triage)) || !on_event(ConsultEvent::Hits(&hits)) {
-            return Err(crate::Error::Cancelled("the client went away".into()));
+            return Err(gone());
         }
+        let next = steps::next_steps(&triage);
+        let steps_text = steps::render(&next);
+        let passed: Vec<Hit> = report
+            .passed()
+            .into_iter()
+            .map(|i| {
+                let mut h = hits[i].clone();
+                h.text = prompt::highlight(&h.text, &report.articles[i].key_sentence);
+                h
+            })
+            .collect();
+
         let corpus = self.searcher.corpus();
         let mut fallback_reason: Option<String> = None;
+        // (shown text, citations, removed)
         let mut drafted: Option<verify::Verified> = None;
+        let mut streamed = false;
         match &self.backend {
+            _ if report.abstain => {}
             None => fallback_reason = Some("no model loaded (extractive answer only)".into()),
             Some(backend) => {
                 let count = |t: &str| {
@@ -199,71 +277,117 @@ impl Brain {
                         .unwrap_or_else(|| prompt::estimate_tokens(t))
                 };
                 let (messages, _used) =
-                    prompt::build_messages(question, history, &hits, &opts.budget, &count);
+                    prompt::build_messages(question, history, &passed, &opts.budget, &count);
                 let mut params = self.params.clone();
+                params.max_tokens = params.max_tokens.min(opts.budget.answer_tokens);
                 if let Some(t) = opts.timeout {
                     let d = t0 + t;
                     params.deadline = Some(params.deadline.map_or(d, |p| p.min(d)));
                 }
+                let mut hold = stream_filter::CitationHold::new(corpus, &passed);
                 let mut cancelled = false;
                 let gen = backend.generate(&messages, &params, &mut |piece| {
-                    let go = on_event(ConsultEvent::Delta(piece));
-                    cancelled |= !go;
-                    go
+                    let out = hold.push(piece);
+                    if !out.is_empty() {
+                        streamed = true;
+                        if !on_event(ConsultEvent::Delta(&out)) {
+                            cancelled = true;
+                            return false;
+                        }
+                    }
+                    // The draft reached 建议: the rest is built, not generated.
+                    !hold.done()
                 });
+                if cancelled {
+                    return Err(gone());
+                }
                 match gen {
                     Err(e) => {
                         tracing::warn!(error = %e, "generation failed; using the extractive answer");
                         fallback_reason = Some(format!("model error: {e}"));
                     }
                     Ok(g) => {
-                        if cancelled || g.stop == StopReason::Cancelled {
-                            return Err(crate::Error::Cancelled("the client went away".into()));
+                        let stopped_here = hold.done();
+                        if g.stop == StopReason::Cancelled && !stopped_here {
+                            return Err(gone());
+                        }
+                        let rest = hold.finish();
+                        if !rest.is_empty() {
+                            streamed = true;
+                            if !on_event(ConsultEvent::Delta(&rest)) {
+                                return Err(gone());
+                            }
                         }
                         timings.prompt_tokens = g.stats.prompt_tokens;
                         timings.ttft_ms = g.stats.ttft_ms;
                         timings.gen_tokens = g.stats.gen_tokens;
                         timings.tokens_per_s = g.stats.tokens_per_s;
-                        let found = crate::cite::check(&g.text, corpus);
-                        let v = verify::apply(&g.text, &found, &hits);
+                        let v = hold.verified();
                         let leaked = prompt::secret_sentences()
                             .iter()
                             .any(|s| v.text.contains(s));
                         if leaked {
                             fallback_reason = Some("the draft repeated the system rules".into());
-                        } else if g.stop == StopReason::Deadline
-                            && !usable(&v.text, v.citations.len())
-                        {
-                            fallback_reason = Some("generation timed out".into());
                         } else if !usable(&v.text, v.citations.len()) {
-                            fallback_reason =
-                                Some("the draft had no usable grounded answer".into());
+                            fallback_reason = Some(if g.stop == StopReason::Deadline {
+                                "generation timed out".into()
+                            } else {
+                                "the draft had no usable grounded answer".into()
+                            });
                         } else {
                             let mut v = v;
-                            if matches!(
-                                g.stop,
-                                StopReason::Deadline | StopReason::Length | StopReason::Repetition
-                            ) {
-                                v.text.push_str(
+                            let mut tail = String::new();
+                            if !v.removed.is_empty() {
+                                tail.push_str(&format!(
+                                    "\n\n（注：已删除{}处无法在现行有效法律中核实的条文引用。）",
+                                    v.removed.len()
+                                ));
+                            }
+                            if !stopped_here
+                                && matches!(
+                                    g.stop,
+                                    StopReason::Deadline
+                                        | StopReason::Length
+                                        | StopReason::Repetition
+                                )
+                            {
+                                tail.push_str(
                                     "\n\n（回答未完整生成，仅供参考，请以工作人员的解答为准。）",
                                 );
                             }
+                            tail.push_str("\n\n");
+                            tail.push_str(&steps_text);
+                            if !on_event(ConsultEvent::Delta(&tail)) {
+                                return Err(gone());
+                            }
+                            v.text.push_str(&tail);
                             drafted = Some(v);
                         }
                     }
                 }
             }
         }
+        let abstained = report.abstain;
         let (answer, citations, removed) = match drafted {
-            Some(v) => {
-                if !v.removed.is_empty() {
-                    add_reason(&mut triage, ReviewReason::CitationRemoved);
+            Some(v) => (v.text, v.citations, v.removed),
+            None if abstained => {
+                let text = format!("结论：{ABSTAIN_CONCLUSION}\n\n{steps_text}");
+                if !on_event(ConsultEvent::Delta(&text)) {
+                    return Err(gone());
                 }
-                (v.text, v.citations, v.removed)
+                (text, Vec::new(), Vec::new())
             }
             None => {
-                let text = extractive::answer(&hits, &triage, 3);
-                let citations = hits
+                let shown: Vec<Hit> = if passed.is_empty() {
+                    hits.clone()
+                } else {
+                    passed.clone()
+                };
+                let text = extractive::answer(&shown, &steps_text, 3);
+                if !streamed && !on_event(ConsultEvent::Delta(&text)) {
+                    return Err(gone());
+                }
+                let citations = shown
                     .iter()
                     .take(3)
                     .map(|h| AnswerCitation {
@@ -277,11 +401,20 @@ impl Brain {
                 (text, citations, Vec::new())
             }
         };
+        if !removed.is_empty() {
+            add_reason(&mut triage, ReviewReason::CitationRemoved);
+        }
         let fallback = fallback_reason.is_some();
         if fallback && self.backend.is_some() {
             add_reason(&mut triage, ReviewReason::FallbackUsed);
         }
         timings.total_ms = ms(t0.elapsed());
+        let guide = Guide {
+            abstained,
+            conclusion: conclusion_of(&answer),
+            steps: next,
+            gate: report,
+        };
         Ok(Answer {
             question: question.to_string(),
             answer,
@@ -292,6 +425,7 @@ impl Brain {
             fallback_reason,
             triage,
             timings,
+            guide,
         })
     }
 }

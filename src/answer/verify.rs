@@ -26,7 +26,7 @@ fn same_law(a: &str, b: &str) -> bool {
 /// that inherits its law from the list, is not among the retrieved articles
 /// under that law, and is retrieved under exactly one other law, is that
 /// other law's.
-fn misattributed<'a>(c: &Citation, retrieved: &'a [Hit]) -> Option<&'a Hit> {
+pub(super) fn misattributed<'a>(c: &Citation, retrieved: &'a [Hit]) -> Option<&'a Hit> {
     let inherited = c.raw.starts_with('第');
     let in_context = |h: &&Hit| h.article == c.article && h.suffix == c.suffix;
     if !inherited

@@ -16,6 +16,7 @@ pub mod compare;
 pub mod keypoints;
 pub mod lawbench;
 pub mod metrics;
+pub mod quality;
 pub mod report;
 pub mod results;
 pub mod retrieval_cv;

@@ -985,6 +985,7 @@ mod tests {
                 referral: Referral::default(),
             },
             timings: Timings::default(),
+            guide: Default::default(),
         }
     }
 

@@ -225,6 +225,7 @@ impl Consult for Fake {
                 tokens_per_s: 10.0,
                 ..Timings::default()
             },
+            guide: Default::default(),
         })
     }
 

@@ -64,11 +64,68 @@
     card.appendChild(el("h3", null, "办理指引：" + (SERVICE_NAMES[t.primary_service] || t.primary_service)));
     const others = (t.services || []).filter((s) => s !== t.primary_service).map((s) => SERVICE_NAMES[s] || s);
     if (others.length) card.appendChild(el("p", null, "也可考虑：" + others.join("、")));
-    if (t.why && t.why.length) card.appendChild(el("p", "muted", "理由：" + t.why.join("；")));
     if (t.legal_aid && t.legal_aid.may_qualify) {
       let s = "您可能符合法律援助条件" + (t.legal_aid.economic_review_exempt ? "（免予经济困难审查）" : "") + "，由法律援助机构审查决定。";
       if (t.legal_aid.what_to_bring && t.legal_aid.what_to_bring.length) s += "需携带：" + t.legal_aid.what_to_bring.join("、");
       card.appendChild(el("p", "aid", s));
+    }
+    return card;
+  }
+
+  // The answer, in the order a citizen acts on it: the conclusion, the next
+  // steps (built from the route and the referral directory, not by the
+  // model), then the articles, each collapsed to its relevant sentence.
+  // Every piece of text goes in through textContent.
+  function basisText(answer) {
+    const i = answer.indexOf("依据：");
+    if (i < 0) return "";
+    let rest = answer.slice(i + 3);
+    const j = rest.indexOf("建议：");
+    if (j >= 0) rest = rest.slice(0, j);
+    return rest.trim();
+  }
+
+  function stepsCard(d) {
+    const card = el("section", "card referral-card steps-card");
+    card.appendChild(el("h3", null, "下一步怎么办"));
+    const ol = el("ol", "steps");
+    for (const st of (d.guide && d.guide.steps) || []) {
+      const li = el("li");
+      li.appendChild(el("strong", null, st.title + "："));
+      li.appendChild(document.createTextNode((st.lines || []).join(" ")));
+      ol.appendChild(li);
+    }
+    card.appendChild(ol);
+    if (d.triage && d.triage.needs_review) card.appendChild(el("p", "warn-text", "此类问题建议由工作人员进一步核实。"));
+    return card;
+  }
+
+  function articlesCard(d) {
+    const card = el("section", "card hits-card articles-card");
+    card.appendChild(el("h3", null, "依据的法条"));
+    const gate = (d.guide && d.guide.gate && d.guide.gate.articles) || [];
+    const rows = (d.retrieved || []).map((h, i) => ({ h: h, g: gate[i] || null }));
+    const relevant = rows.filter((r) => !r.g || r.g.pass);
+    if (d.guide && d.guide.abstained) {
+      card.appendChild(el("p", "muted", "检索到的法条与您的问题关系不大，未作为依据。"));
+    }
+    const ul = el("ul", "hits");
+    for (const r of (relevant.length ? relevant : rows).slice(0, 5)) {
+      const li = el("li");
+      li.appendChild(chip(r.h.law, r.h.article, r.h.suffix, r.h.article_label, "hit"));
+      const key = (r.g && r.g.key_sentence) || (r.h.text.length > 120 ? r.h.text.slice(0, 120) + "…" : r.h.text);
+      li.appendChild(el("p", "hit-text key-sentence", key));
+      const more = el("details", "full-text");
+      more.appendChild(el("summary", null, "展开全文"));
+      more.appendChild(el("p", "hit-text", r.h.text));
+      li.appendChild(more);
+      ul.appendChild(li);
+    }
+    card.appendChild(ul);
+    const basis = basisText(d.answer || "");
+    if (basis && !(d.guide && d.guide.abstained)) {
+      card.appendChild(el("h4", null, "条文如何适用"));
+      card.appendChild(el("p", "basis-text", basis));
     }
     return card;
   }
@@ -153,8 +210,8 @@
       let buffer = "";
       let started = false;
       const onEvent = (name, d) => {
-        if (name === "triage") { triage = d; turn.appendChild(triageCard(d)); }
-        else if (name === "hits") { turn.appendChild(hitsCard(d)); turn.appendChild(answerBox); status.textContent = "正在起草答复…"; }
+        if (name === "triage") { triage = d; turn.appendChild(answerBox); turn.appendChild(triageCard(d)); }
+        else if (name === "hits") { turn.appendChild(hitsCard(d)); status.textContent = "正在起草答复…"; }
         else if (name === "queue") { status.textContent = "当前排队中，您前面还有 " + Math.max(0, d.position - 1) + " 人，请稍候…"; }
         else if (name === "delta") {
           if (!started) { started = true; status.textContent = "正在生成答复…"; }
@@ -172,9 +229,18 @@
         }
         else if (name === "done") {
           conversationId = d.conversation_id;
-          // The verified answer replaces the draft (invalid citations removed).
-          answerText.textContent = d.answer;
-          if (triage) turn.appendChild(referralCard(triage));
+          // The verified answer replaces the draft: conclusion first, then
+          // the next steps, then the articles.
+          answerText.textContent = "";
+          answerText.appendChild(el("strong", "conclusion-label", d.guide && d.guide.abstained ? "没有找到直接相关的法律规定" : "结论"));
+          answerText.appendChild(el("p", "conclusion", (d.guide && d.guide.conclusion) || d.answer));
+          for (const old of turn.querySelectorAll(".hits-card, .triage-card")) old.remove();
+          const after = answerBox.nextSibling;
+          const steps = stepsCard(d);
+          const arts = articlesCard(d);
+          turn.insertBefore(steps, after);
+          turn.insertBefore(arts, after);
+          if (triage) turn.insertBefore(triageCard(triage), after);
           if (d.answer_id) actions(turn, d.answer_id, d.answer_token);
           status.textContent = "";
         }

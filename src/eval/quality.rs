@@ -1,0 +1,310 @@
+//! Answer quality against lawyers' reference answers (STARD's `answer`
+//! field): does the conclusion agree with the lawyer, does it rest on the
+//! governing law, and was an abstention right. See `eval/README.md` for the
+//! design and its limits.
+//!
+//! Per answer:
+//!
+//! * **stance** of the conclusion and of the reference's opening (yes / no /
+//!   unclear), from modal cues (可以, 有权, 应当 vs 不能, 无权, 不需要 ...)
+//!   counted in the first sentences; `contradicts` when both are clear and
+//!   differ;
+//! * **overlap**: ROUGE-L F over content words (jieba, stop words removed) of
+//!   the conclusion against the reference's first 200 characters;
+//! * **basis**: whether the answer cites a gold article, or at least a gold
+//!   article's law; an answer citing only laws none of the gold articles
+//!   belongs to rests on an irrelevant article;
+//! * **abstention**: right when none of the gold articles was among the
+//!   retrieved ones (nothing governing was found), wrong otherwise.
+//!
+//! `misleading` = not abstained and (contradicts the reference or rests on an
+//! irrelevant law): the share the issue asks to halve.
+
+use serde::{Deserialize, Serialize};
+
+use super::keypoints::content_tokens;
+use super::rouge::rouge_l_tokens;
+use crate::answer::Answer;
+
+/// One lawyer-answered question (a line of STARD's `train.jsonl`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reference {
+    pub id: String,
+    pub question: String,
+    pub articles: Vec<GoldArticle>,
+    /// The lawyer's answer.
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoldArticle {
+    pub law: String,
+    pub article: u32,
+}
+
+/// Read a STARD-shaped JSONL file (a missing answer reads as empty).
+pub fn load_references(path: &std::path::Path) -> crate::Result<Vec<Reference>> {
+    use crate::error::IoContext;
+    let text = std::fs::read_to_string(path).ctx(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        // A few lines carry no lawyer's answer (written as a bare NaN).
+        let line = line.replace("\"answer\": NaN", "\"answer\": \"\"");
+        let r: Reference = serde_json::from_str(&line).map_err(|e| {
+            crate::Error::InvalidInput(format!("{}:{}: {e}", path.display(), i + 1))
+        })?;
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// The held-out fold: ids whose number is a multiple of 5 (`stard-15`).
+/// The gate's thresholds were set on the other folds only.
+pub fn held_out(id: &str) -> bool {
+    id.rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n % 5 == 0)
+}
+
+/// Yes / no / unclear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    Yes,
+    No,
+    Unclear,
+}
+
+const NO_CUES: [&str; 22] = [
+    "不能",
+    "不可以",
+    "不可",
+    "无权",
+    "不需要",
+    "不需",
+    "不用",
+    "不应",
+    "不必",
+    "不会",
+    "不构成",
+    "不属于",
+    "无效",
+    "不影响",
+    "不得",
+    "不承担",
+    "不予",
+    "没有权",
+    "不合法",
+    "不支持",
+    "违法",
+    "不行",
+];
+const YES_CUES: [&str; 14] = [
+    "可以",
+    "有权",
+    "应当",
+    "应该",
+    "需要",
+    "构成",
+    "属于",
+    "有效",
+    "能够",
+    "合法",
+    "支持",
+    "须",
+    "要承担",
+    "承担",
+];
+
+/// The stance of the first `n` sentences of `text`.
+pub fn stance(text: &str, n: usize) -> Stance {
+    let head: String = super::keypoints::sentences(text)
+        .into_iter()
+        .filter(|s| !s.starts_with("您好") || s.chars().count() > 6)
+        .take(n)
+        .collect::<Vec<_>>()
+        .join("。");
+    let mut no = 0usize;
+    let mut rest = head.clone();
+    for cue in NO_CUES {
+        no += rest.matches(cue).count();
+        rest = rest.replace(cue, "□");
+    }
+    let yes: usize = YES_CUES.iter().map(|c| rest.matches(c).count()).sum();
+    match (yes, no) {
+        (0, 0) => Stance::Unclear,
+        (y, n) if n > y => Stance::No,
+        (y, n) if y > n => Stance::Yes,
+        _ => Stance::Unclear,
+    }
+}
+
+/// The 结论 part of an answer (up to 依据/建议 or the first blank line).
+pub fn conclusion(answer: &str) -> String {
+    let start = answer
+        .find("结论：")
+        .map(|i| i + "结论：".len())
+        .unwrap_or(0);
+    let rest = &answer[start..];
+    let end = ["\n\n", "依据：", "建议："]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+        .unwrap_or(rest.len());
+    rest[..end].trim().to_string()
+}
+
+fn norm_law(s: &str) -> &str {
+    s.trim_start_matches("中华人民共和国")
+}
+
+/// The measurement of one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quality {
+    pub id: String,
+    pub abstained: bool,
+    /// A gold article was among the retrieved articles.
+    pub gold_retrieved: bool,
+    pub cites_gold_article: bool,
+    pub cites_gold_law: bool,
+    /// Cites something, but no article of any gold law.
+    pub irrelevant_basis: bool,
+    pub answer_stance: Stance,
+    pub reference_stance: Stance,
+    pub contradicts: bool,
+    pub agrees: bool,
+    /// ROUGE-L F of the conclusion's content words against the reference.
+    pub overlap: f64,
+    pub misleading: bool,
+    pub total_ms: f64,
+    pub ttft_ms: f64,
+}
+
+/// Measure `a` against `r`.
+pub fn measure(r: &Reference, a: &Answer) -> Quality {
+    let is_gold = |law: &str, art: u32| {
+        r.articles
+            .iter()
+            .any(|g| norm_law(&g.law) == norm_law(law) && g.article == art)
+    };
+    let gold_law = |law: &str| r.articles.iter().any(|g| norm_law(&g.law) == norm_law(law));
+    let gold_retrieved = a.retrieved.iter().any(|h| is_gold(&h.law, h.article));
+    let cites_gold_article = a.citations.iter().any(|c| is_gold(&c.law, c.article));
+    let cites_gold_law = a.citations.iter().any(|c| gold_law(&c.law));
+    let irrelevant_basis = !a.guide.abstained && !a.citations.is_empty() && !cites_gold_law;
+    let concl = conclusion(&a.answer);
+    let answer_stance = stance(&concl, 2);
+    let reference_stance = stance(&r.answer, 2);
+    let clear = |s: Stance| s != Stance::Unclear;
+    let contradicts = !a.guide.abstained
+        && clear(answer_stance)
+        && clear(reference_stance)
+        && answer_stance != reference_stance;
+    let agrees = !a.guide.abstained && clear(answer_stance) && answer_stance == reference_stance;
+    let reference_head: String = r.answer.chars().take(200).collect();
+    let overlap = if a.guide.abstained {
+        0.0
+    } else {
+        rouge_l_tokens(&content_tokens(&concl), &content_tokens(&reference_head)).f
+    };
+    Quality {
+        id: r.id.clone(),
+        abstained: a.guide.abstained,
+        gold_retrieved,
+        cites_gold_article,
+        cites_gold_law,
+        irrelevant_basis,
+        answer_stance,
+        reference_stance,
+        contradicts,
+        agrees,
+        overlap,
+        misleading: !a.guide.abstained && (contradicts || irrelevant_basis),
+        total_ms: a.timings.total_ms,
+        ttft_ms: a.timings.ttft_ms,
+    }
+}
+
+/// Totals over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QualitySummary {
+    pub n: usize,
+    pub abstained: usize,
+    /// Abstentions where no gold article had been retrieved.
+    pub abstained_right: usize,
+    pub answered: usize,
+    pub cites_gold_article: usize,
+    pub cites_gold_law: usize,
+    pub irrelevant_basis: usize,
+    pub contradicts: usize,
+    pub agrees: usize,
+    pub misleading: usize,
+    /// Mean overlap over answered cases.
+    pub mean_overlap: f64,
+    pub ttft_p50_ms: f64,
+    pub total_p50_ms: f64,
+}
+
+fn p50(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub fn summarise(qs: &[Quality]) -> QualitySummary {
+    let count = |f: &dyn Fn(&Quality) -> bool| qs.iter().filter(|q| f(q)).count();
+    let answered: Vec<&Quality> = qs.iter().filter(|q| !q.abstained).collect();
+    QualitySummary {
+        n: qs.len(),
+        abstained: count(&|q| q.abstained),
+        abstained_right: count(&|q| q.abstained && !q.gold_retrieved),
+        answered: answered.len(),
+        cites_gold_article: count(&|q| q.cites_gold_article),
+        cites_gold_law: count(&|q| q.cites_gold_law),
+        irrelevant_basis: count(&|q| q.irrelevant_basis),
+        contradicts: count(&|q| q.contradicts),
+        agrees: count(&|q| q.agrees),
+        misleading: count(&|q| q.misleading),
+        mean_overlap: if answered.is_empty() {
+            0.0
+        } else {
+            answered.iter().map(|q| q.overlap).sum::<f64>() / answered.len() as f64
+        },
+        ttft_p50_ms: p50(qs.iter().map(|q| q.ttft_ms).filter(|t| *t > 0.0).collect()),
+        total_p50_ms: p50(qs.iter().map(|q| q.total_ms).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stance_reads_modal_cues() {
+        assert_eq!(stance("您好，可以要求对方还款。", 2), Stance::Yes);
+        assert_eq!(stance("不能要求对方返还，因为是赠与。", 2), Stance::No);
+        assert_eq!(stance("这取决于具体情况。", 2), Stance::Unclear);
+        // A negative cue is not counted again as the positive one inside it.
+        assert_eq!(stance("不可以。", 2), Stance::No);
+    }
+
+    #[test]
+    fn conclusion_is_cut_at_the_next_part() {
+        let a = "结论：可以起诉。\n依据：《民法典》第六百七十五条。\n\n建议：……";
+        assert_eq!(conclusion(a), "可以起诉。");
+        assert_eq!(conclusion("只有一段"), "只有一段");
+    }
+
+    #[test]
+    fn held_out_fold_is_every_fifth_id() {
+        assert!(held_out("stard-15"));
+        assert!(!held_out("stard-16"));
+        assert!(!held_out("x"));
+    }
+}
