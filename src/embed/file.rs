@@ -128,7 +128,11 @@ impl E5File {
         let type_vocab = c.dim("token types", 16)?;
         let eps = c.f32()? as f64;
         let qk = c.dim("block size", 1024)?;
-        if qk != QK || hidden % QK != 0 || ff % QK != 0 || hidden % heads != 0 {
+        if qk != QK
+            || !hidden.is_multiple_of(QK)
+            || !ff.is_multiple_of(QK)
+            || !hidden.is_multiple_of(heads)
+        {
             return Err(bad("unsupported shape"));
         }
         if !(eps > 0.0 && eps < 1e-3) {
@@ -167,7 +171,7 @@ impl E5File {
                 DType::Q4_0 => elements / QK * Q4_0_BYTES,
             };
             if bytes != need
-                || (dtype == DType::Q4_0 && elements % QK != 0)
+                || (dtype == DType::Q4_0 && !elements.is_multiple_of(QK))
                 || offset.checked_add(bytes).is_none_or(|e| e > data.len())
             {
                 return Err(bad(format!("tensor {name} out of bounds")));

@@ -36,7 +36,7 @@ pub fn exp(x: f32) -> f32 {
     let f = t - n; // [-0.5, 0.5]
                    // 2^f = e^(f ln 2): Taylor to degree 6, |error| ~1e-7 on [-0.5, 0.5].
     let p = 1.0
-        + f * (0.693_147_2
+        + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355 + f * 0.000_154_035_3)))));
@@ -89,7 +89,7 @@ impl CustomOp1 for MaskedSoftmax {
         };
         let dims = l.shape().dims();
         let n = *dims.last().unwrap_or(&1);
-        if n == 0 || self.mask.len() % n != 0 {
+        if n == 0 || !self.mask.len().is_multiple_of(n) {
             candle_core::bail!("softmax: mask does not fit")
         }
         let rows_per_item = self.heads * n;

@@ -28,9 +28,9 @@ pub struct AdapterConfig {
 impl Default for AdapterConfig {
     fn default() -> Self {
         AdapterConfig {
-            epochs: 8,
-            lr: 0.5,
-            l2: 0.01,
+            epochs: 3,
+            lr: 0.001,
+            l2: 0.1,
             temperature: 0.05,
         }
     }
@@ -186,7 +186,13 @@ mod tests {
                 crate::embed::dot(&q, &golds[i]) > crate::embed::dot(&q, &decoys[i])
             })
             .count();
-        let a = Adapter::train(&examples, AdapterConfig::default());
+        let cfg = AdapterConfig {
+            epochs: 8,
+            lr: 0.5,
+            l2: 0.01,
+            temperature: 0.05,
+        };
+        let a = Adapter::train(&examples, cfg);
         let after = (0..40)
             .filter(|&i| {
                 let q = a.apply(&queries[i]);
@@ -195,6 +201,6 @@ mod tests {
             .count();
         assert_eq!(before, 0);
         assert!(after >= 35, "{after}/40");
-        assert_eq!(a, Adapter::train(&examples, AdapterConfig::default()));
+        assert_eq!(a, Adapter::train(&examples, cfg));
     }
 }

@@ -23,12 +23,15 @@ pub struct Fusion {
     pub pool: usize,
 }
 
-/// Selected on the STARD training split (see the module docs).
+/// Selected on the STARD training split (see the module docs): every one of
+/// the five folds chose these on its four training folds, and all 897
+/// questions together choose them too. Held out: hit@5 0.621, MRR@10 0.501
+/// (lexical alone 0.520 / 0.413, dense alone 0.551 / 0.429).
 pub const DEFAULT: Fusion = Fusion {
-    k: 10.0,
+    k: 30.0,
     w_lexical: 1.0,
     w_dense: 1.0,
-    pool: 50,
+    pool: 100,
 };
 
 impl Default for Fusion {
