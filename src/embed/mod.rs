@@ -163,6 +163,14 @@ impl Encoder {
         Ok(v)
     }
 
+    /// Empty the recent-questions cache (benchmarks time real embeddings).
+    pub fn forget_recent(&self) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Embeddings of many texts, in input order. Texts are sorted by length
     /// and run in batches of about [`BATCH_TOKENS`] padded tokens.
     pub fn embed(
