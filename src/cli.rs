@@ -245,6 +245,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's body.
     #[arg(long, default_value_t = 20, env = "LAWBRAIN_BODY_TIMEOUT")]
     pub body_timeout: u64,
+    /// Load balancers (addresses or networks, comma-separated) whose
+    /// X-Forwarded-For header names the client, for rate limits and logs.
+    #[arg(long, default_value = "", env = "LAWBRAIN_TRUSTED_PROXIES")]
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, Args)]

@@ -141,6 +141,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         max_connections_per_ip: a.max_connections_per_ip.max(1),
         header_timeout: Duration::from_secs(a.header_timeout.max(1)),
         body_timeout: Duration::from_secs(a.body_timeout.max(1)),
+        trusted_proxies: lawbrain::server::limits::TrustedProxies::parse(&a.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?,
         ..ServerConfig::default()
     };
     // Per-IP limits on public endpoints (raise them for a loopback load test).

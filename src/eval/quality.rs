@@ -145,17 +145,7 @@ pub fn stance(text: &str, n: usize) -> Stance {
 
 /// The 结论 part of an answer (up to 依据/建议 or the first blank line).
 pub fn conclusion(answer: &str) -> String {
-    let start = answer
-        .find("结论：")
-        .map(|i| i + "结论：".len())
-        .unwrap_or(0);
-    let rest = &answer[start..];
-    let end = ["\n\n", "依据：", "建议："]
-        .iter()
-        .filter_map(|m| rest.find(m))
-        .min()
-        .unwrap_or(rest.len());
-    rest[..end].trim().to_string()
+    crate::answer::conclusion_of(answer)
 }
 
 fn norm_law(s: &str) -> &str {

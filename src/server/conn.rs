@@ -294,11 +294,11 @@ pub async fn body_timeout(
 
 /// Middleware: one access-log line per request (method, path without the
 /// query, which may hold a citizen's question; status; milliseconds; client).
-pub async fn access_log(req: Request, next: Next) -> Response {
+pub async fn access_log(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let ip = super::limits::client_ip(&req);
+    let ip = super::limits::client_ip(&req, &state.config.trusted_proxies);
     let resp = next.run(req).await;
     tracing::info!(
         target: "lawbrain::access",

@@ -68,6 +68,8 @@ pub struct ServerConfig {
     pub max_connections_per_ip: usize,
     /// Mark cookies `Secure` (behind TLS).
     pub secure_cookies: bool,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: limits::TrustedProxies,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +89,7 @@ impl Default for ServerConfig {
             max_connections: 4096,
             max_connections_per_ip: 64,
             secure_cookies: false,
+            trusted_proxies: limits::TrustedProxies::default(),
         }
     }
 }
@@ -183,7 +186,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             state.clone(),
             conn::body_timeout,
         ))
-        .layer(middleware::from_fn(conn::access_log))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            conn::access_log,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -118,6 +118,8 @@ pub enum ReviewReason {
 }
 
 impl ReviewReason {
+    /// Every reason; the first nine are the ones triage decides
+    /// ([`router::REASONS`]), the rest are added by the answer pipeline.
     pub const ALL: [ReviewReason; 12] = [
         ReviewReason::Criminal,
         ReviewReason::Safety,

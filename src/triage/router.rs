@@ -23,17 +23,7 @@ use super::{ReviewReason, Service};
 use crate::error::{Error, Result};
 
 /// The review reasons triage itself decides, in the order they are written.
-pub const REASONS: [ReviewReason; 9] = [
-    ReviewReason::Criminal,
-    ReviewReason::Safety,
-    ReviewReason::Minor,
-    ReviewReason::AidEligibility,
-    ReviewReason::Complaint,
-    ReviewReason::OutOfScope,
-    ReviewReason::Injection,
-    ReviewReason::Complex,
-    ReviewReason::Deadline,
-];
+pub const REASONS: &[ReviewReason] = ReviewReason::ALL.split_at(9).0;
 
 /// Buckets of the hashed sparse features.
 const HASH_DIM: usize = 1 << 16;
