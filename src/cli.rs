@@ -427,10 +427,11 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
-    /// Load test a running server (loopback only).
+    /// Load test running servers (loopback only). Several `--url`s are
+    /// served round-robin, as a load balancer would.
     Serve {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+        urls: Vec<String>,
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
         #[arg(long, default_value_t = 2000)]

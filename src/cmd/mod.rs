@@ -43,10 +43,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 runs,
             } => ask::bench(data, model, gen_tokens, runs),
             BenchWhat::Serve {
-                url,
+                urls,
                 concurrency,
                 requests,
-            } => serve::bench(url, concurrency, requests),
+            } => serve::bench(urls, concurrency, requests),
         },
     }
 }

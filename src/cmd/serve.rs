@@ -257,22 +257,31 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Load test a running server on loopback: `/api/search` at `concurrency`
+/// Load test running servers on loopback: `/api/search` at `concurrency`
 /// connections for `requests` requests, then `/api/consult` with 10
-/// concurrent citizens (20 requests).
-pub fn bench(url: String, concurrency: usize, requests: usize) -> anyhow::Result<()> {
-    let host = url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-        anyhow::bail!("bench serve only targets a loopback server (got {url})");
+/// concurrent citizens (20 requests). Requests go to `urls` in turn.
+pub fn bench(urls: Vec<String>, concurrency: usize, requests: usize) -> anyhow::Result<()> {
+    for url in &urls {
+        let host = url
+            .trim_start_matches("http://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("");
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            anyhow::bail!("bench serve only targets a loopback server (got {url})");
+        }
+    }
+    if urls.len() > 1 {
+        println!(
+            "{} nodes, requests in turn: {}",
+            urls.len(),
+            urls.join(", ")
+        );
     }
     let requests = requests.clamp(1, 100_000);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let client = reqwest_like::Client::new(&url)?;
+        let client = reqwest_like::Client::new(&urls)?;
         let rss0 = client.rss_hint().await;
         // --- search
         let queries = ["拖欠工资", "离婚 抚养权", "押金不退", "交通事故赔偿", "劳动合同解除 经济补偿"];
@@ -340,39 +349,46 @@ mod reqwest_like {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
 
+    /// Nodes as (address, Host header); request `i` goes to node `i % n`.
     pub struct Client {
-        addr: String,
-        host: String,
+        nodes: Vec<(String, String)>,
     }
 
     type Req = (&'static str, String, String);
 
     impl Client {
-        pub fn new(url: &str) -> anyhow::Result<Client> {
-            let rest = url.trim_start_matches("http://");
-            let hostport = rest.split('/').next().unwrap_or(rest);
-            let addr = if hostport.contains(':') {
-                hostport.to_string()
-            } else {
-                format!("{hostport}:80")
-            };
-            Ok(Client {
-                addr,
-                host: hostport.to_string(),
-            })
+        pub fn new(urls: &[String]) -> anyhow::Result<Client> {
+            let nodes: Vec<(String, String)> = urls
+                .iter()
+                .map(|url| {
+                    let rest = url.trim_start_matches("http://");
+                    let hostport = rest.split('/').next().unwrap_or(rest);
+                    let addr = if hostport.contains(':') {
+                        hostport.to_string()
+                    } else {
+                        format!("{hostport}:80")
+                    };
+                    (addr, hostport.to_string())
+                })
+                .collect();
+            if nodes.is_empty() {
+                anyhow::bail!("bench serve needs at least one --url");
+            }
+            Ok(Client { nodes })
         }
 
-        /// One request on a fresh connection; returns (status, body).
+        /// Request `i` on a fresh connection to its node; returns (status, body).
         async fn request(
             &self,
+            i: usize,
             method: &str,
             path: &str,
             body: &str,
         ) -> anyhow::Result<(u16, String)> {
-            let mut s = TcpStream::connect(&self.addr).await?;
+            let (addr, host) = &self.nodes[i % self.nodes.len()];
+            let mut s = TcpStream::connect(addr).await?;
             let head = format!(
-                "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                self.host,
+                "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                 body.len()
             );
             s.write_all(head.as_bytes()).await?;
@@ -395,11 +411,13 @@ mod reqwest_like {
             Ok((status, body))
         }
 
+        /// Each node's `/healthz` body, one line each.
         pub async fn rss_hint(&self) -> Option<String> {
-            self.request("GET", "/healthz", "")
-                .await
-                .ok()
-                .map(|(_, b)| b)
+            let mut out = Vec::new();
+            for i in 0..self.nodes.len() {
+                out.push(self.request(i, "GET", "/healthz", "").await.ok()?.1);
+            }
+            Some(out.join("\n  "))
         }
 
         /// Run `total` requests from `conc` workers; returns (latencies ms sorted, errors, wall s).
@@ -412,8 +430,7 @@ mod reqwest_like {
             let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let make = Arc::new(make);
             let me = Arc::new(Client {
-                addr: self.addr.clone(),
-                host: self.host.clone(),
+                nodes: self.nodes.clone(),
             });
             let t0 = Instant::now();
             let mut tasks = Vec::new();
@@ -429,8 +446,11 @@ mod reqwest_like {
                         }
                         let (m, p, b) = make(i);
                         let t = Instant::now();
-                        match tokio::time::timeout(Duration::from_secs(600), me.request(m, &p, &b))
-                            .await
+                        match tokio::time::timeout(
+                            Duration::from_secs(600),
+                            me.request(i, m, &p, &b),
+                        )
+                        .await
                         {
                             Ok(Ok((200, _))) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
                             Ok(Ok((s, body))) => errs.push(format!(
