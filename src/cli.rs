@@ -359,6 +359,10 @@ pub struct RetrievalCvArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also fit the reranker on all the cases and write it here (the
+    /// shipped model is src/search/rerank.json).
+    #[arg(long)]
+    pub write_reranker: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -40,4 +40,15 @@ fn stard_five_fold_cross_validation() {
         r.lexical.hit5
     );
     assert!(r.fused_heldout.hit5 >= 0.60, "{:.3}", r.fused_heldout.hit5);
+    // The learned reranker (weights and priors from the other folds) must
+    // add to fusion on the held-out folds, or it should not ship.
+    let rr = r.reranked_heldout.expect("reranker evaluated");
+    assert!(
+        rr.hit5 > r.fused_heldout.hit5 + 0.03 && rr.mrr10 > r.fused_heldout.mrr10 + 0.02,
+        "reranked hit@5 {:.3} MRR {:.3} vs hybrid {:.3} / {:.3}",
+        rr.hit5,
+        rr.mrr10,
+        r.fused_heldout.hit5,
+        r.fused_heldout.mrr10
+    );
 }

@@ -287,5 +287,16 @@ fn retrieval_cv(a: RetrievalCvArgs) -> anyhow::Result<()> {
         print!("{}", report.render());
         println!("retrieval mode: {}", searcher.mode().as_str());
     }
+    if let Some(out) = &a.write_reranker {
+        let model =
+            lawbrain::eval::retrieval_cv::fit_reranker(&searcher, &queries, &mut Bar::new())?;
+        std::fs::write(out, serde_json::to_string_pretty(&model)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!(
+            "reranker written to {} ({})",
+            out.display(),
+            model.trained_on
+        );
+    }
     Ok(())
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::search::adapter::{Adapter, AdapterConfig, Example};
+use crate::search::rerank::{self, Priors, Reranker, TrainConfig};
 use crate::search::{fusion, Candidates, DenseIndex, Fusion, SearchOptions, Searcher};
 
 /// One question with its gold articles.
@@ -86,9 +87,18 @@ pub struct CvReport {
     /// Hybrid with the learned head, held out (fusion chosen by an inner
     /// cross-validation inside the training folds, head trained on them).
     pub fused_adapted_heldout: Option<RankMetrics>,
+    /// Hybrid reordered by the learned reranker, held out (reranker and its
+    /// priors fitted on the other folds).
+    #[serde(default)]
+    pub reranked_heldout: Option<RankMetrics>,
+    /// The same without the article and law priors (features of the
+    /// question and article only: what carries to other kinds of questions).
+    #[serde(default)]
+    pub reranked_no_priors_heldout: Option<RankMetrics>,
 }
 
 struct Scored {
+    question: String,
     fold: usize,
     gold: Vec<usize>,
     c: Candidates,
@@ -170,19 +180,14 @@ fn best<'a>(
     best
 }
 
-/// Run `folds`-fold cross-validation of fusion over `queries`. Questions
-/// whose gold articles are not in the index are skipped (and counted out).
-pub fn cross_validate(
+/// Every question's candidate lists, with its fold and gold documents.
+/// Questions whose gold articles are not in the index are left out.
+fn retrieve(
     searcher: &Searcher,
     queries: &[GoldQuery],
     folds: usize,
     progress: &mut dyn Progress,
-) -> Result<CvReport> {
-    if folds < 2 {
-        return Err(Error::InvalidInput(
-            "cross-validation needs at least 2 folds".into(),
-        ));
-    }
+) -> Result<Vec<Scored>> {
     let corpus = searcher.corpus();
     let mut index = std::collections::HashMap::new();
     for (i, a) in corpus.articles.iter().enumerate() {
@@ -208,12 +213,31 @@ pub fn cross_validate(
         }
         let c = searcher.candidates(&q.question, &opts, 100)?;
         scored.push(Scored {
+            question: q.question.clone(),
             fold: fold_of(&q.id, folds),
             gold,
             c,
         });
     }
     progress.finish(&format!("{} questions retrieved", scored.len()));
+    Ok(scored)
+}
+
+/// Run `folds`-fold cross-validation of fusion over `queries`. Questions
+/// whose gold articles are not in the index are skipped (and counted out).
+pub fn cross_validate(
+    searcher: &Searcher,
+    queries: &[GoldQuery],
+    folds: usize,
+    progress: &mut dyn Progress,
+) -> Result<CvReport> {
+    if folds < 2 {
+        return Err(Error::InvalidInput(
+            "cross-validation needs at least 2 folds".into(),
+        ));
+    }
+    let corpus = searcher.corpus();
+    let scored = retrieve(searcher, queries, folds, progress)?;
     let grid = fusion::grid();
     let mut chosen = Vec::with_capacity(folds);
     let mut per_fold = Vec::with_capacity(folds);
@@ -231,15 +255,27 @@ pub fn cross_validate(
         heldout.extend(test);
     }
     let (best_on_all, best_on_all_score) = best(scored.iter(), &grid);
+    // The learned question head was measured worse and costs a minute; it
+    // runs on request only.
+    let with_head = std::env::var_os("LAWBRAIN_CV_HEAD").is_some_and(|v| v == "1");
     let (dense_adapted_heldout, fused_adapted_heldout) = match searcher.dense() {
-        Some(d) => {
+        Some(d) if with_head => {
             let citable: Vec<bool> = corpus.articles.iter().map(|a| a.status.citable()).collect();
             let (a, b) = adapter_cv(&scored, &d.index, &citable, folds, &grid);
             (Some(a), Some(b))
         }
-        None => (None, None),
+        _ => (None, None),
     };
+    let reranked_heldout = Some(rerank_cv(corpus, &scored, folds, &[]));
+    let reranked_no_priors_heldout = Some(rerank_cv(
+        corpus,
+        &scored,
+        folds,
+        &["article_prior", "law_prior"],
+    ));
     Ok(CvReport {
+        reranked_heldout,
+        reranked_no_priors_heldout,
         folds,
         questions: scored.len(),
         fused_heldout: score(heldout.iter().map(|(g, r)| (g.as_slice(), r.clone()))),
@@ -256,6 +292,101 @@ pub fn cross_validate(
         dense_adapted_heldout,
         fused_adapted_heldout,
     })
+}
+
+/// Gold (law, article) pairs of a question.
+fn gold_keys(corpus: &crate::corpus::Corpus, s: &Scored) -> Vec<(String, u32)> {
+    s.gold
+        .iter()
+        .filter_map(|&g| corpus.articles.get(g))
+        .map(|a| (a.law.clone(), a.article))
+        .collect()
+}
+
+/// Training rows of `set` for the reranker: each question's head features
+/// computed with priors that leave the question itself out.
+fn rerank_rows(
+    corpus: &crate::corpus::Corpus,
+    set: &[&Scored],
+    priors: &mut Priors,
+    depth: usize,
+) -> Vec<([f32; rerank::FEATURES.len()], bool)> {
+    let f = Fusion::default();
+    let mut rows = Vec::new();
+    for s in set {
+        let own = gold_keys(corpus, s);
+        priors.add(&own, -1.0);
+        let fused = fusion::fuse(&s.c.lexical, &s.c.dense, &f);
+        let l = rerank::Lists {
+            question: &s.question,
+            fused: &fused,
+            lexical: &s.c.lexical,
+            dense: &s.c.dense,
+        };
+        for (doc, x) in rerank::features(corpus, priors, &l, depth) {
+            rows.push((x, s.gold.contains(&doc)));
+        }
+        priors.add(&own, 1.0);
+    }
+    rows
+}
+
+/// Fit the reranker on all of `scored` (what ships).
+pub fn fit_reranker(
+    searcher: &Searcher,
+    queries: &[GoldQuery],
+    progress: &mut dyn Progress,
+) -> Result<Reranker> {
+    let scored = retrieve(searcher, queries, 1, progress)?;
+    let corpus = searcher.corpus();
+    let set: Vec<&Scored> = scored.iter().collect();
+    let mut priors = Priors::count(
+        set.iter()
+            .map(|s| gold_keys(corpus, s))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|v| v.as_slice()),
+    );
+    let cfg = TrainConfig::default();
+    let rows = rerank_rows(corpus, &set, &mut priors, cfg.depth);
+    let mut m = Reranker::train(&rows, priors, &[], cfg);
+    m.trained_on = format!("{} questions with gold articles", set.len());
+    Ok(m)
+}
+
+/// Held-out metrics of the reranker: for each fold, priors and weights from
+/// the other folds.
+fn rerank_cv(
+    corpus: &crate::corpus::Corpus,
+    scored: &[Scored],
+    folds: usize,
+    disabled: &[&str],
+) -> RankMetrics {
+    let cfg = TrainConfig::default();
+    let f = Fusion::default();
+    let mut out: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    for k in 0..folds {
+        let train: Vec<&Scored> = scored.iter().filter(|s| s.fold != k).collect();
+        let golds: Vec<Vec<(String, u32)>> = train.iter().map(|s| gold_keys(corpus, s)).collect();
+        let mut priors = Priors::count(golds.iter().map(|v| v.as_slice()));
+        let rows = rerank_rows(corpus, &train, &mut priors, cfg.depth);
+        let model = Reranker::train(&rows, priors, disabled, cfg);
+        for s in scored.iter().filter(|s| s.fold == k) {
+            let fused = if s.c.dense.is_empty() {
+                s.c.lexical.clone()
+            } else {
+                fusion::fuse(&s.c.lexical, &s.c.dense, &f)
+            };
+            let l = rerank::Lists {
+                question: &s.question,
+                fused: &fused,
+                lexical: &s.c.lexical,
+                dense: &s.c.dense,
+            };
+            out.push((s.gold.clone(), docs(&model.rerank(corpus, &l))));
+        }
+    }
+    score(out.iter().map(|(g, r)| (g.as_slice(), r.clone())))
 }
 
 fn examples<'a>(set: &[&'a Scored], dense: &'a DenseIndex) -> Vec<Example<'a>> {
@@ -299,9 +430,11 @@ fn with_head(set: &[&Scored], head: &Adapter, dense: &DenseIndex, citable: &[boo
                 None => Vec::new(),
             };
             Scored {
+                question: s.question.clone(),
                 fold: s.fold,
                 gold: s.gold.clone(),
                 c: Candidates {
+                    question: s.question.clone(),
                     cited: Vec::new(),
                     lexical: s.c.lexical.clone(),
                     dense: dense_list,
@@ -373,6 +506,12 @@ impl CvReport {
         }
         if let Some(m) = &self.fused_adapted_heldout {
             s.push_str(&row("hybrid + learned head, held-out", m));
+        }
+        if let Some(m) = &self.reranked_heldout {
+            s.push_str(&row("hybrid + reranker, held-out", m));
+        }
+        if let Some(m) = &self.reranked_no_priors_heldout {
+            s.push_str(&row("hybrid + reranker w/o priors, held-out", m));
         }
         for (i, (f, m)) in self.chosen.iter().zip(&self.per_fold).enumerate() {
             s.push_str(&format!(

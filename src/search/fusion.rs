@@ -4,7 +4,9 @@
 //! documents in its first `pool` places. The weights and `k` are not chosen
 //! by hand: [`DEFAULT`] holds the values selected by grid search on the 897
 //! real questions of the STARD training split (`lawbrain eval retrieval-cv`
-//! re-runs that search fold by fold, and reports only held-out folds).
+//! re-runs that search fold by fold, and reports only held-out folds). The
+//! learned reranker ([`super::rerank`]) then reorders the head of the fused
+//! list.
 
 use std::collections::HashMap;
 

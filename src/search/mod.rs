@@ -84,7 +84,9 @@ mod citation;
 pub mod dense;
 mod expand;
 pub mod fusion;
+pub mod overlap;
 mod query;
+pub mod rerank;
 mod schema;
 
 pub use dense::{DenseIndex, DenseManifest};
@@ -134,12 +136,20 @@ impl Mode {
 /// `corpus.articles` then `corpus.other_versions`).
 #[derive(Debug, Clone, Default)]
 pub struct Candidates {
+    /// The question as searched.
+    pub question: String,
     /// Exact answers to explicit citations, always first.
     pub cited: Vec<Hit>,
     pub lexical: Vec<(usize, f32)>,
     pub dense: Vec<(usize, f32)>,
     /// The question's embedding, when dense retrieval ran.
     pub query_vec: Option<Vec<f32>>,
+}
+
+/// Whether the learned reranker orders hybrid results (`LAWBRAIN_NO_RERANK=1`
+/// turns it off, for comparison).
+pub fn rerank_enabled() -> bool {
+    std::env::var_os("LAWBRAIN_NO_RERANK").is_none_or(|v| v != "1")
 }
 
 /// An open index plus the corpus it was built from.
@@ -328,6 +338,7 @@ impl Searcher {
             .collect();
         cited.truncate(k);
         let mut out = Candidates {
+            question: query.clone(),
             cited,
             ..Candidates::default()
         };
@@ -365,7 +376,21 @@ impl Searcher {
         let fused = if c.dense.is_empty() {
             c.lexical.clone()
         } else {
-            fusion::fuse(&c.lexical, &c.dense, f)
+            let fused = fusion::fuse(&c.lexical, &c.dense, f);
+            // The reranker was trained on hybrid lists: lexical-only lists
+            // keep their order.
+            match rerank::Reranker::builtin().filter(|_| rerank_enabled()) {
+                Some(m) => m.rerank(
+                    &self.corpus,
+                    &rerank::Lists {
+                        question: &c.question,
+                        fused: &fused,
+                        lexical: &c.lexical,
+                        dense: &c.dense,
+                    },
+                ),
+                None => fused,
+            }
         };
         for (doc, score) in fused {
             if hits.len() >= k {

@@ -1,0 +1,400 @@
+//! A learned reranker over the head of the fused ranking.
+//!
+//! Fusion knows only ranks. The reranker looks again at the first
+//! [`Reranker::depth`] fused candidates with what is known about each:
+//! its places and scores in the lexical and dense rankings, how much of the
+//! question's wording (or the legal terms it stands for) the article holds,
+//! whether the question names the article's law, and how often real
+//! questions turned on this article and this law ("priors", counted on the
+//! training questions). A logistic regression over these features, trained
+//! on real questions with gold articles (STARD's training split), orders the
+//! head; the rest of the list keeps its order.
+//!
+//! Training and its fold-honest evaluation live in
+//! `eval::retrieval_cv`; the shipped model is `rerank.json` beside this file,
+//! written by `lawbrain eval retrieval-cv --write-reranker`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::overlap::{content_pairs, legal_terms, pair_share};
+use crate::corpus::Corpus;
+
+/// Names of the features, in order (also the model file's documentation).
+pub const FEATURES: [&str; 14] = [
+    "fused_rr",
+    "lexical_rr",
+    "dense_rr",
+    "lexical_rel",
+    "dense_cos",
+    "dense_gap",
+    "article_prior",
+    "law_prior",
+    "words",
+    "legal_terms",
+    "law_named",
+    "law_mass",
+    "heading_words",
+    "text_len",
+];
+
+/// How often each article and each law was a gold answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Priors {
+    /// `(law, article)` -> questions whose gold it was.
+    pub articles: HashMap<String, f32>,
+    /// law -> questions with a gold article of it.
+    pub laws: HashMap<String, f32>,
+}
+
+fn key(law: &str, article: u32) -> String {
+    format!("{}#{article}", short_law(law))
+}
+
+/// A law's name without the `中华人民共和国` prefix.
+pub fn short_law(law: &str) -> &str {
+    law.trim_start_matches("中华人民共和国")
+}
+
+impl Priors {
+    /// Counts over questions' gold article lists.
+    pub fn count<'a>(golds: impl Iterator<Item = &'a [(String, u32)]>) -> Priors {
+        let mut p = Priors::default();
+        for g in golds {
+            p.add(g, 1.0);
+        }
+        p
+    }
+
+    /// Add (`sign` 1) or take away (-1) one question's gold articles.
+    pub fn add(&mut self, gold: &[(String, u32)], sign: f32) {
+        let mut laws: Vec<&str> = Vec::new();
+        for (law, n) in gold {
+            *self.articles.entry(key(law, *n)).or_insert(0.0) += sign;
+            if !laws.contains(&short_law(law)) {
+                laws.push(short_law(law));
+            }
+        }
+        for l in laws {
+            *self.laws.entry(l.to_string()).or_insert(0.0) += sign;
+        }
+    }
+
+    fn article(&self, law: &str, n: u32) -> f32 {
+        self.articles
+            .get(&key(law, n))
+            .copied()
+            .unwrap_or(0.0)
+            .max(0.0)
+    }
+
+    fn law(&self, law: &str) -> f32 {
+        self.laws
+            .get(short_law(law))
+            .copied()
+            .unwrap_or(0.0)
+            .max(0.0)
+    }
+}
+
+/// What the reranker sees of one question's candidate lists.
+pub struct Lists<'a> {
+    pub question: &'a str,
+    pub fused: &'a [(usize, f32)],
+    pub lexical: &'a [(usize, f32)],
+    pub dense: &'a [(usize, f32)],
+}
+
+/// Feature rows of the first `depth` fused candidates (doc, features).
+pub fn features(
+    corpus: &Corpus,
+    priors: &Priors,
+    l: &Lists<'_>,
+    depth: usize,
+) -> Vec<(usize, [f32; FEATURES.len()])> {
+    let pairs = content_pairs(l.question);
+    let terms = legal_terms(l.question);
+    let lex_rank: HashMap<usize, usize> = l
+        .lexical
+        .iter()
+        .enumerate()
+        .map(|(r, x)| (x.0, r))
+        .collect();
+    let lex_score: HashMap<usize, f32> = l.lexical.iter().copied().collect();
+    let dense_rank: HashMap<usize, usize> =
+        l.dense.iter().enumerate().map(|(r, x)| (x.0, r)).collect();
+    let dense_cos: HashMap<usize, f32> = l.dense.iter().copied().collect();
+    let lex_top = l.lexical.first().map_or(0.0, |x| x.1);
+    let dense_top = l.dense.first().map_or(0.0, |x| x.1);
+    let rr = |r: Option<&usize>| r.map_or(0.0, |r| 1.0 / (1.0 + *r as f32));
+    // How strongly the head points at each law (reciprocal ranks summed).
+    let mut law_mass: HashMap<&str, f32> = HashMap::new();
+    for (r, &(doc, _)) in l.fused.iter().take(depth).enumerate() {
+        if let Some(a) = super::query::doc_article(corpus, doc) {
+            *law_mass.entry(a.law.as_str()).or_insert(0.0) += 1.0 / (1.0 + r as f32);
+        }
+    }
+    l.fused
+        .iter()
+        .take(depth)
+        .enumerate()
+        .filter_map(|(r, &(doc, _))| {
+            let a = super::query::doc_article(corpus, doc)?;
+            let text = format!("{}{}", a.law, a.text);
+            let cos = dense_cos.get(&doc).copied();
+            let f = [
+                1.0 / (1.0 + r as f32),
+                rr(lex_rank.get(&doc)),
+                rr(dense_rank.get(&doc)),
+                match (lex_score.get(&doc), lex_top > 0.0) {
+                    (Some(s), true) => (s / lex_top).clamp(0.0, 1.0),
+                    _ => 0.0,
+                },
+                cos.unwrap_or(0.0),
+                cos.map_or(-0.2, |c| c - dense_top),
+                (1.0 + priors.article(&a.law, a.article)).ln(),
+                (1.0 + priors.law(&a.law)).ln(),
+                pair_share(&pairs, &text),
+                pair_share(&terms, &text),
+                f32::from(u8::from(law_named(l.question, &a.law))),
+                law_mass.get(a.law.as_str()).copied().unwrap_or(0.0),
+                pair_share(&pairs, &a.path.join("")),
+                (1.0 + a.text.chars().count() as f32).ln(),
+            ];
+            Some((doc, f))
+        })
+        .collect()
+}
+
+/// Whether the question names the law (its short name, or the name without
+/// a trailing 法/条例, at least two characters).
+fn law_named(question: &str, law: &str) -> bool {
+    let s = short_law(law);
+    let core = s
+        .trim_end_matches("条例")
+        .trim_end_matches('法')
+        .trim_end_matches("规定");
+    question.contains(s) || (core.chars().count() >= 2 && question.contains(core))
+}
+
+/// A trained reranker: standardisation, logistic-regression weights, the
+/// priors it was trained with, and how deep it reorders.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reranker {
+    pub depth: usize,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub weights: Vec<f32>,
+    pub bias: f32,
+    /// Features left out (weight fixed at 0), by name.
+    #[serde(default)]
+    pub disabled: Vec<String>,
+    pub priors: Priors,
+    /// Where the model came from, for people reading the file.
+    #[serde(default)]
+    pub trained_on: String,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainConfig {
+    pub depth: usize,
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            depth: 50,
+            epochs: 400,
+            learning_rate: 0.5,
+            l2: 1e-3,
+        }
+    }
+}
+
+impl Reranker {
+    /// Fit on rows `(features, is_gold)` by full-batch gradient descent on
+    /// the logistic loss, positives weighted to balance the classes.
+    pub fn train(
+        rows: &[([f32; FEATURES.len()], bool)],
+        priors: Priors,
+        disabled: &[&str],
+        cfg: TrainConfig,
+    ) -> Reranker {
+        let nf = FEATURES.len();
+        let n = rows.len().max(1) as f32;
+        let mut mean = vec![0.0f32; nf];
+        let mut std = vec![0.0f32; nf];
+        for (x, _) in rows {
+            for j in 0..nf {
+                mean[j] += x[j] / n;
+            }
+        }
+        for (x, _) in rows {
+            for j in 0..nf {
+                std[j] += (x[j] - mean[j]).powi(2) / n;
+            }
+        }
+        for s in &mut std {
+            *s = s.sqrt().max(1e-6);
+        }
+        let on: Vec<bool> = FEATURES.iter().map(|f| !disabled.contains(f)).collect();
+        let pos = rows.iter().filter(|r| r.1).count().max(1) as f32;
+        let neg = (rows.len() as f32 - pos).max(1.0);
+        let (wp, wn) = (n / (2.0 * pos), n / (2.0 * neg));
+        let mut w = vec![0.0f32; nf];
+        let mut b = 0.0f32;
+        let z: Vec<Vec<f32>> = rows
+            .iter()
+            .map(|(x, _)| (0..nf).map(|j| (x[j] - mean[j]) / std[j]).collect())
+            .collect();
+        for _ in 0..cfg.epochs {
+            let mut gw = vec![0.0f32; nf];
+            let mut gb = 0.0f32;
+            for (zi, (_, y)) in z.iter().zip(rows) {
+                let s: f32 = b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f32>();
+                let p = 1.0 / (1.0 + (-s).exp());
+                let (t, cw) = if *y { (1.0, wp) } else { (0.0, wn) };
+                let g = cw * (p - t);
+                for j in 0..nf {
+                    gw[j] += g * zi[j];
+                }
+                gb += g;
+            }
+            for j in 0..nf {
+                if on[j] {
+                    w[j] -= cfg.learning_rate * (gw[j] / n + cfg.l2 * w[j]);
+                }
+            }
+            b -= cfg.learning_rate * gb / n;
+        }
+        Reranker {
+            depth: cfg.depth,
+            mean,
+            std,
+            weights: w,
+            bias: b,
+            disabled: disabled.iter().map(|s| s.to_string()).collect(),
+            priors,
+            trained_on: String::new(),
+        }
+    }
+
+    /// Model score of one feature row.
+    pub fn score(&self, x: &[f32; FEATURES.len()]) -> f32 {
+        let mut s = self.bias;
+        for (j, v) in x.iter().enumerate() {
+            let (m, sd, w) = (
+                self.mean.get(j).copied().unwrap_or(0.0),
+                self.std.get(j).copied().unwrap_or(1.0),
+                self.weights.get(j).copied().unwrap_or(0.0),
+            );
+            s += w * (v - m) / sd;
+        }
+        s
+    }
+
+    /// The fused list with its head reordered by the model (scores of the
+    /// head become the model's probabilities; the tail keeps its order and
+    /// scores below them).
+    pub fn rerank(&self, corpus: &Corpus, l: &Lists<'_>) -> Vec<(usize, f32)> {
+        let rows = features(corpus, &self.priors, l, self.depth);
+        let mut head: Vec<(usize, f32, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(r, (doc, x))| (*doc, 1.0 + 1.0 / (1.0 + (-self.score(x)).exp()), r))
+            .collect();
+        head.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+        let in_head: std::collections::HashSet<usize> = head.iter().map(|h| h.0).collect();
+        let mut out: Vec<(usize, f32)> = head.into_iter().map(|(d, s, _)| (d, s)).collect();
+        out.extend(
+            l.fused
+                .iter()
+                .copied()
+                .filter(|(d, _)| !in_head.contains(d)),
+        );
+        out
+    }
+
+    /// The shipped model (`src/search/rerank.json`), when it parses.
+    pub fn builtin() -> Option<&'static Reranker> {
+        static MODEL: std::sync::OnceLock<Option<Reranker>> = std::sync::OnceLock::new();
+        MODEL
+            .get_or_init(|| {
+                let text = include_str!("rerank.json");
+                if text.trim().is_empty() || text.trim() == "null" {
+                    return None;
+                }
+                match serde_json::from_str::<Reranker>(text) {
+                    Ok(m) if m.weights.len() == FEATURES.len() => Some(m),
+                    Ok(_) => {
+                        tracing::error!("rerank.json has the wrong number of weights; not used");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::error!("rerank.json does not parse ({e}); not used");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priors_count_questions_and_leave_one_out() {
+        let q1 = vec![
+            ("中华人民共和国民法典".to_string(), 1079),
+            ("民法典".to_string(), 1087),
+        ];
+        let q2 = vec![("民法典".to_string(), 1079)];
+        let mut p = Priors::count([q1.as_slice(), q2.as_slice()].into_iter());
+        assert_eq!(
+            p.article("民法典", 1079),
+            2.0,
+            "the prefix is not part of the key"
+        );
+        assert_eq!(
+            p.law("中华人民共和国民法典"),
+            2.0,
+            "a law counts once per question"
+        );
+        p.add(&q1, -1.0);
+        assert_eq!(p.article("民法典", 1079), 1.0);
+        assert_eq!(p.article("民法典", 1087), 0.0);
+    }
+
+    #[test]
+    fn laws_are_recognised_by_their_short_names() {
+        assert!(law_named(
+            "劳动合同法规定试用期多久",
+            "中华人民共和国劳动合同法"
+        ));
+        assert!(law_named(
+            "按照民法典离婚怎么分财产",
+            "中华人民共和国民法典"
+        ));
+        assert!(!law_named("离婚怎么分财产", "中华人民共和国民法典"));
+    }
+
+    #[test]
+    fn the_shipped_model_loads_and_prefers_what_it_learned() {
+        let m = Reranker::builtin().expect("src/search/rerank.json ships a model");
+        assert_eq!(m.weights.len(), FEATURES.len());
+        assert!(m.depth >= 10);
+        let w = |name: &str| m.weights[FEATURES.iter().position(|f| *f == name).expect("feature")];
+        // Learned, not set: agreement of both rankings and the asker's own
+        // words count for an article.
+        assert!(w("fused_rr") + w("lexical_rr") + w("dense_rr") > 0.0);
+        assert!(w("words") > 0.0);
+        assert!(!m.priors.articles.is_empty());
+    }
+}
