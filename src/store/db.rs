@@ -512,6 +512,8 @@ impl Worker {
         if config.get_application_name().is_none() {
             config.application_name("lawbrain");
         }
+        // Notices ("already exists, skipping") are not news for the log.
+        config.notice_callback(|n| tracing::debug!(notice = %n.message(), "PostgreSQL notice"));
         let mut client = config.connect(postgres::NoTls)?;
         if let Some(schema) = &self.target.schema {
             let q = quote_ident(schema);
