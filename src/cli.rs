@@ -215,6 +215,16 @@ pub struct ServeArgs {
     /// Service database (default data/lawbrain.sqlite3).
     #[arg(long, env = "LAWBRAIN_DB")]
     pub db: Option<PathBuf>,
+    /// PostgreSQL database instead of the SQLite file, shared by several
+    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
+    /// it on a private network, a Unix socket or a TLS tunnel).
+    #[arg(
+        long,
+        env = "LAWBRAIN_DATABASE",
+        hide_env_values = true,
+        conflicts_with = "db"
+    )]
+    pub database: Option<String>,
     /// Do not fetch missing assets or build the index at start.
     #[arg(long)]
     pub no_setup: bool,
@@ -258,6 +268,17 @@ pub struct UserArgs {
     /// Service database (default data/lawbrain.sqlite3).
     #[arg(long, env = "LAWBRAIN_DB", global = true)]
     pub db: Option<PathBuf>,
+    /// PostgreSQL database instead of the SQLite file, shared by several
+    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
+    /// it on a private network, a Unix socket or a TLS tunnel).
+    #[arg(
+        long,
+        env = "LAWBRAIN_DATABASE",
+        hide_env_values = true,
+        conflicts_with = "db",
+        global = true
+    )]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,6 +303,16 @@ pub enum Role {
 pub struct PurgeArgs {
     #[arg(long, env = "LAWBRAIN_DB")]
     pub db: Option<PathBuf>,
+    /// PostgreSQL database instead of the SQLite file, shared by several
+    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
+    /// it on a private network, a Unix socket or a TLS tunnel).
+    #[arg(
+        long,
+        env = "LAWBRAIN_DATABASE",
+        hide_env_values = true,
+        conflicts_with = "db"
+    )]
+    pub database: Option<String>,
     /// Delete conversations older than this many days.
     #[arg(long, default_value_t = 180)]
     pub older_than_days: u32,

@@ -54,6 +54,11 @@ pub enum Error {
     Index(#[from] tantivy::TantivyError),
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The storage server cannot be reached (connection lost, thread gone).
+    #[error("storage unavailable: {0}")]
+    StorageDown(String),
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
     #[error("json: {0}")]

@@ -20,8 +20,9 @@ use serverkit::{client, config, parse_sse, start, Fake};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+/// In memory, or on PostgreSQL with `LAWBRAIN_TEST_DATABASE` ([`common::test_store`]).
 fn memory_store() -> Arc<Store> {
-    Arc::new(Store::open_in_memory().expect("store"))
+    common::test_store()
 }
 
 async fn consult_json(url: &str, q: &str) -> reqwest::Response {

@@ -15,8 +15,9 @@ use lawbrain::store::{Role, Store};
 use serde_json::{json, Value};
 use serverkit::{client, config, parse_sse, real_brain, start, Fake};
 
+/// In memory, or on PostgreSQL with `LAWBRAIN_TEST_DATABASE` ([`common::test_store`]).
 fn store() -> Arc<Store> {
-    Arc::new(Store::open_in_memory().expect("store"))
+    common::test_store()
 }
 
 async fn sse_consult(url: &str, body: Value) -> (reqwest::StatusCode, Vec<(String, Value)>) {

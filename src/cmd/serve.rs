@@ -11,7 +11,7 @@ use lawbrain::config::Paths;
 use lawbrain::llm::Backend;
 use lawbrain::search::Searcher;
 use lawbrain::server::{AppState, ServerConfig};
-use lawbrain::store::{DirLock, Role as StoreRole, Store};
+use lawbrain::store::{Database, DirLock, Role as StoreRole, Store};
 use lawbrain::triage::Directory;
 
 use crate::cli::{PurgeArgs, Role, ServeArgs, UserAction, UserArgs};
@@ -19,6 +19,19 @@ use crate::cli::{PurgeArgs, Role, ServeArgs, UserAction, UserArgs};
 fn db_path(db: &Option<PathBuf>, paths: &Paths) -> PathBuf {
     db.clone()
         .unwrap_or_else(|| paths.data.join("lawbrain.sqlite3"))
+}
+
+/// The service database: PostgreSQL with `--database`, else the SQLite file.
+fn database(db: &Option<PathBuf>, url: &Option<String>, paths: &Paths) -> anyhow::Result<Database> {
+    Ok(match url {
+        Some(url) => Database::postgres(url)?,
+        None => Database::Sqlite(db_path(db, paths)),
+    })
+}
+
+fn open_store(db: &Database) -> anyhow::Result<Store> {
+    Store::open_database(db)
+        .with_context(|| format!("opening the service database {}", db.describe()))
 }
 
 /// Load the model the flags select; `None` (extractive answers) when it cannot load.
@@ -77,10 +90,17 @@ fn db_dir(db: &std::path::Path) -> PathBuf {
 
 pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let paths = super::paths(&a.data);
-    let db = db_path(&a.db, &paths);
-    // First, before any slow setup: one server per data directory.
-    let lock = DirLock::acquire(&db_dir(&db)).context("locking the data directory")?;
-    tracing::info!(lock = %lock.path().display(), "data directory locked");
+    let db = database(&a.db, &a.database, &paths)?;
+    // First, before any slow setup: one server per SQLite file's directory.
+    // (Several servers share a PostgreSQL database by design.)
+    let lock = match &db {
+        Database::Sqlite(path) => {
+            let lock = DirLock::acquire(&db_dir(path)).context("locking the data directory")?;
+            tracing::info!(lock = %lock.path().display(), "data directory locked");
+            Some(lock)
+        }
+        Database::Postgres(_) => None,
+    };
     let mut bar = super::Bar::new();
     if !a.no_setup {
         let corpus = lawbrain::assets::asset("laws-db")?;
@@ -129,9 +149,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         backend,
         params: super::ask::gen_params(&a.model),
     };
-    let store = Store::open(&db)
-        .with_context(|| format!("opening the service database {}", db.display()))?;
-    tracing::info!(db = %db.display(), "service database ready");
+    let store = open_store(&db)?;
+    tracing::info!(db = %db.describe(), backend = store.backend(), "service database ready");
     let config = ServerConfig {
         generators: a.generators.max(1),
         queue: a.queue,
@@ -197,8 +216,7 @@ fn spawn_dense(searcher: Arc<Searcher>, data: &crate::cli::DataArgs) {
 
 pub fn user(a: UserArgs) -> anyhow::Result<()> {
     let paths = Paths::from_env();
-    let db = db_path(&a.db, &paths);
-    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = open_store(&database(&a.db, &a.database, &paths)?)?;
     match a.action {
         UserAction::Add { name, role } => {
             let password = match std::env::var("LAWBRAIN_PASSWORD") {
@@ -230,8 +248,7 @@ pub fn user(a: UserArgs) -> anyhow::Result<()> {
 
 pub fn purge(a: PurgeArgs) -> anyhow::Result<()> {
     let paths = Paths::from_env();
-    let db = db_path(&a.db, &paths);
-    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = open_store(&database(&a.db, &a.database, &paths)?)?;
     let r = store.purge(a.older_than_days)?;
     println!(
         "purged {} conversations older than {} days and {} expired sessions",

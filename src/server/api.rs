@@ -314,6 +314,7 @@ pub async fn healthz(State(state): S) -> Response {
             error: Some("storage check failed".into()),
             last_failure_at: None,
             disk_free_mb: None,
+            backend: None,
         });
     let code = if storage.ok {
         StatusCode::OK

@@ -1,9 +1,14 @@
-//! Schema migrations, tracked with SQLite's `user_version`.
+//! Schema migrations, the same for both backends: tracked with SQLite's
+//! `user_version`, and on PostgreSQL in the one-row table `schema_version`.
 //!
 //! Each entry of [`MIGRATIONS`] moves the database one version up and runs in
 //! its own transaction, so an interrupted upgrade leaves the previous version.
+//! The DDL is written for SQLite; PostgreSQL gets it in its own types
+//! ([`super::db::pg_ddl`]). On PostgreSQL each step holds an advisory lock
+//! (per schema) while it reads the version and migrates, so several servers
+//! starting at once on one database migrate it once.
 
-use rusqlite::Connection;
+use super::db::{pg_ddl, Conn, Kind};
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -83,7 +88,7 @@ CREATE TABLE calls (
 );
 CREATE TABLE audit_log (
     id INTEGER PRIMARY KEY,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     action TEXT NOT NULL,
     target TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT '',
@@ -107,20 +112,71 @@ pub fn current_version() -> u32 {
 }
 
 /// Bring `conn` up to [`current_version`]. A database from a newer build is refused.
-pub fn migrate(conn: &mut Connection) -> crate::Result<()> {
-    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+pub(crate) fn migrate(conn: &mut Conn) -> crate::Result<()> {
+    match conn.kind() {
+        Kind::Sqlite => migrate_sqlite(conn),
+        Kind::Postgres => migrate_postgres(conn),
+    }
+}
+
+fn newer(version: u32) -> crate::Error {
+    crate::Error::Store(format!(
+        "database schema version {version} is newer than this lawbrain ({})",
+        current_version()
+    ))
+}
+
+fn migrate_sqlite(conn: &mut Conn) -> crate::Result<()> {
+    let version: u32 = conn.query_one("PRAGMA user_version", &[])?.get(0)?;
     if version > current_version() {
-        return Err(crate::Error::Store(format!(
-            "database schema version {version} is newer than this lawbrain ({})",
-            current_version()
-        )));
+        return Err(newer(version));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as u32 + 1)?;
-        tx.commit()?;
+        conn.transaction(|tx| {
+            tx.batch(sql)?;
+            tx.batch(&format!("PRAGMA user_version = {}", i + 1))
+        })?;
         tracing::info!(version = i + 1, "storage schema migrated");
     }
     Ok(())
+}
+
+/// The schema version of a PostgreSQL database (0 when new).
+pub(crate) fn postgres_version(conn: &mut Conn) -> crate::Result<u32> {
+    conn.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+    Ok(conn
+        .query_opt("SELECT version FROM schema_version", &[])?
+        .map(|r| r.get::<u32>(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+fn migrate_postgres(conn: &mut Conn) -> crate::Result<()> {
+    loop {
+        let done = conn.transaction(|tx| {
+            // Serialises migrators of this schema (another server starting now).
+            tx.query(
+                "SELECT pg_advisory_xact_lock(1819042147, hashtext(current_schema()))::text",
+                &[],
+            )?;
+            let version = postgres_version(tx)?;
+            if version > current_version() {
+                return Err(newer(version));
+            }
+            let Some(sql) = MIGRATIONS.get(version as usize) else {
+                return Ok(true);
+            };
+            tx.batch(&pg_ddl(sql))?;
+            tx.execute("DELETE FROM schema_version", &[])?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                &[super::db::Value::Int(i64::from(version) + 1)],
+            )?;
+            tracing::info!(version = version + 1, "storage schema migrated");
+            Ok(false)
+        })?;
+        if done {
+            return Ok(());
+        }
+    }
 }

@@ -3,10 +3,10 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::db::{vals, Row};
 use super::{now, random_hex, Store};
 use crate::{Error, Result};
 
@@ -75,7 +75,7 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+fn user_from_row(r: &Row) -> Result<User> {
     let role: String = r.get(2)?;
     Ok(User {
         id: r.get(0)?,
@@ -105,43 +105,50 @@ impl Store {
             .hash_password(password.as_bytes(), &salt)
             .map_err(|e| Error::Store(format!("hashing password: {e}")))?
             .to_string();
-        let conn = self.conn();
-        let exists = conn
-            .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if exists {
+        // One statement: of two servers adding the same name at once, one
+        // adds it and the other is told it exists.
+        let id: Option<i64> = self
+            .conn()
+            .query_opt(
+                "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO NOTHING RETURNING id",
+                vals![name, role.id(), hash, now()],
+            )?
+            .map(|r| r.get(0))
+            .transpose()?;
+        let Some(id) = id else {
             return Err(Error::InvalidInput(format!("user {name} already exists")));
-        }
-        conn.execute(
-            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![name, role.id(), hash, now()],
-        )?;
+        };
         Ok(User {
-            id: conn.last_insert_rowid(),
+            id,
             name: name.to_string(),
             role,
         })
     }
 
-    /// All accounts.
+    /// All accounts, by name.
     pub fn users(&self) -> Result<Vec<User>> {
-        let conn = self.conn();
-        let mut st = conn.prepare("SELECT id, name, role FROM users ORDER BY name")?;
-        let rows = st.query_map([], user_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut users = self
+            .conn()
+            .query("SELECT id, name, role FROM users", &[])?
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        // Byte order, the same on both backends (whatever the collation).
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(users)
     }
 
     /// Check a password; `None` for an unknown name or a wrong password.
     pub fn verify_login(&self, name: &str, password: &str) -> Result<Option<User>> {
         let row: Option<(User, String)> = self
             .conn()
-            .query_row(
+            .query_opt(
                 "SELECT id, name, role, password_hash FROM users WHERE name = ?1",
-                [name.trim()],
-                |r| Ok((user_from_row(r)?, r.get(3)?)),
-            )
-            .optional()?;
+                vals![name.trim()],
+            )?
+            .map(|r| Ok::<_, Error>((user_from_row(&r)?, r.get(3)?)))
+            .transpose()?;
         let Some((user, hash)) = row else {
             // Spend the same hashing on an unknown name as on a known one,
             // so the answer time does not tell which names exist.
@@ -164,29 +171,28 @@ impl Store {
         let csrf = random_hex(16);
         self.conn().execute(
             "INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash(&token), user.id, csrf, now() + ttl_secs],
+            vals![token_hash(&token), user.id, &csrf, now() + ttl_secs],
         )?;
         Ok((token, csrf))
     }
 
     /// The user and CSRF token of a live session.
     pub fn session(&self, token: &str) -> Result<Option<(User, String)>> {
-        Ok(self
-            .conn()
-            .query_row(
+        self.conn()
+            .query_opt(
                 "SELECT u.id, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-                params![token_hash(token), now()],
-                |r| Ok((user_from_row(r)?, r.get(3)?)),
-            )
-            .optional()?)
+                vals![token_hash(token), now()],
+            )?
+            .map(|r| Ok((user_from_row(&r)?, r.get(3)?)))
+            .transpose()
     }
 
     /// End a session.
     pub fn delete_session(&self, token: &str) -> Result<()> {
         self.conn().execute(
             "DELETE FROM sessions WHERE token_hash = ?1",
-            [token_hash(token)],
+            vals![token_hash(token)],
         )?;
         Ok(())
     }

@@ -192,3 +192,50 @@ pub fn encoder() -> Arc<lawbrain::embed::Encoder> {
     })
     .clone()
 }
+
+// ------------------------------------------------------------ PostgreSQL
+
+/// The PostgreSQL server of the tests (`LAWBRAIN_TEST_PG`, a postgres:// URL;
+/// `.ci/postgres.sh` starts a throwaway one). `None` when it is not set:
+/// the test prints why and skips, or, with `LAWBRAIN_REQUIRE_PG=1` (CI),
+/// fails instead.
+pub fn need_pg(what: &str) -> Option<String> {
+    match std::env::var("LAWBRAIN_TEST_PG") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            let why = format!("needs PostgreSQL for {what}: LAWBRAIN_TEST_PG is not set");
+            if std::env::var_os("LAWBRAIN_REQUIRE_PG").is_some_and(|v| v == "1") {
+                panic!("{why}, and LAWBRAIN_REQUIRE_PG=1");
+            }
+            println!("skipped: {why} (eval \"$(bash .ci/postgres.sh)\" starts one)");
+            None
+        }
+    }
+}
+
+/// A PostgreSQL schema name no other test (or test process) uses.
+pub fn fresh_schema(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0);
+    format!(
+        "t_{tag}_{}_{nanos}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
+
+/// The service store of the server tests: a private SQLite database in
+/// memory, or, when `LAWBRAIN_TEST_DATABASE` is a postgres:// URL (CI runs
+/// the server tests a second time so), a fresh schema of that database.
+pub fn test_store() -> Arc<lawbrain::store::Store> {
+    use lawbrain::store::Store;
+    match std::env::var("LAWBRAIN_TEST_DATABASE") {
+        Ok(url) if url.starts_with("postgres") => Arc::new(
+            Store::open_postgres_in_schema(&url, &fresh_schema("srv")).expect("postgres store"),
+        ),
+        _ => Arc::new(Store::open_in_memory().expect("store")),
+    }
+}
