@@ -285,9 +285,12 @@ impl Relay {
         }
     }
 
+    /// Refuse new connections and close the open ones; returns once the
+    /// relay's copy loops (polling every 20 ms) have let go.
     fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         self.generation.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(200));
     }
 
     fn restore(&self) {
