@@ -283,20 +283,22 @@ impl RemoteBackend {
     /// cooldown has passed is probed first; when all are down, the one down
     /// longest is tried anyway (it may be back).
     fn pick(&self) -> &Node {
-        let n = self.nodes.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            let node = &self.nodes[(start + i) % n];
-            match node.is_down(self.opts.cooldown) {
-                Some(false) => return node,
-                None if self.probe_node(node) => return node,
-                _ => {}
-            }
+        let up: Vec<&Node> = self
+            .nodes
+            .iter()
+            .filter(|node| match node.is_down(self.opts.cooldown) {
+                Some(down) => !down,
+                None => self.probe_node(node),
+            })
+            .collect();
+        if !up.is_empty() {
+            return up[start % up.len()];
         }
         self.nodes
             .iter()
             .min_by_key(|n| *n.down_since.lock().unwrap_or_else(|e| e.into_inner()))
-            .unwrap_or(&self.nodes[start % n])
+            .unwrap_or(&self.nodes[start % self.nodes.len()])
     }
 
     fn model_for(&self, node: &Node) -> String {
