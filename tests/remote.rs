@@ -14,12 +14,16 @@
 //! the busy engine is a responder that answers 503/429 before relaying to
 //! the real engine.
 
+// The serial lock is a std mutex held across awaits on purpose: each test
+// has its own runtime, and the lock only keeps other tests' threads out.
+#![allow(clippy::await_holding_lock)]
+
 mod common;
 mod serverkit;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -81,7 +85,7 @@ struct Engine {
 
 impl Engine {
     /// Start the server on the default model and wait until it lists it.
-    fn start(python: &PathBuf) -> Engine {
+    fn start(python: &Path) -> Engine {
         let model = common::default_model();
         let port = free_port();
         let log = std::env::temp_dir().join(format!("lawbrain-llama-{port}.log"));
@@ -141,11 +145,11 @@ impl Drop for Engine {
 
 /// The engine the tests share, started once from a thread that lives as
 /// long as the test process (so the engine is killed when the process ends).
-fn shared(python: &PathBuf) -> String {
+fn shared(python: &Path) -> String {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
-        let py = python.clone();
+        let py = python.to_path_buf();
         std::thread::spawn(move || {
             let engine = Engine::start(&py);
             let _ = tx.send(engine.url.clone());

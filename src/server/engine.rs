@@ -92,13 +92,10 @@ fn finish_reason(stop: StopReason) -> &'static str {
     }
 }
 
-/// The request's messages and parameters, or why they are unusable.
-fn parse(st: &EngineState, req: &EngineRequest) -> Result<(Vec<ChatMessage>, GenParams), Response> {
+/// The request's messages and parameters, or why they are unusable (400).
+fn parse(st: &EngineState, req: &EngineRequest) -> Result<(Vec<ChatMessage>, GenParams), String> {
     if req.messages.is_empty() {
-        return Err(oa_error(
-            StatusCode::BAD_REQUEST,
-            "messages must not be empty",
-        ));
+        return Err("messages must not be empty".to_string());
     }
     let mut messages = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
@@ -108,25 +105,16 @@ fn parse(st: &EngineState, req: &EngineRequest) -> Result<(Vec<ChatMessage>, Gen
             "assistant" => "assistant",
             other => {
                 let r: String = other.chars().take(32).collect();
-                return Err(oa_error(
-                    StatusCode::BAD_REQUEST,
-                    format!("unsupported role {r:?} (system, user, assistant)"),
-                ));
+                return Err(format!("unsupported role {r:?} (system, user, assistant)"));
             }
         };
         messages.push(ChatMessage::new(role, m.content.text()));
     }
     if let Some(t) = req.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
-        return Err(oa_error(
-            StatusCode::BAD_REQUEST,
-            format!("temperature {t} is outside 0..=2"),
-        ));
+        return Err(format!("temperature {t} is outside 0..=2"));
     }
     if let Some(p) = req.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
-        return Err(oa_error(
-            StatusCode::BAD_REQUEST,
-            format!("top_p {p} is outside (0, 1]"),
-        ));
+        return Err(format!("top_p {p} is outside (0, 1]"));
     }
     let mut p = st.defaults.clone();
     if let Some(n) = req.max_completion_tokens.or(req.max_tokens) {
@@ -160,7 +148,7 @@ pub async fn chat(
     };
     let (messages, params) = match parse(&st, &req) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(why) => return oa_error(StatusCode::BAD_REQUEST, why),
     };
     let ticket = match st.queue.enqueue() {
         Ok(t) => t,
