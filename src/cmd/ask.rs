@@ -287,7 +287,14 @@ pub fn bench(
     let paths = super::paths(&data);
     let hits = bench_hits(&data)?;
     if let Some(opts) = remote_options(&model)? {
-        return bench_remote(opts, &hits, gen_tokens, runs);
+        // Fit the articles with the local model's tokenizer when its file is
+        // here, so the prompt is the one the local bench sends.
+        let tokens = lawbrain::llm::resolve(&model_source(&model), &paths.cache, None)
+            .ok()
+            .and_then(|p| std::fs::File::open(p).ok())
+            .and_then(|mut f| candle_core::quantized::gguf_file::Content::read(&mut f).ok())
+            .and_then(|ct| lawbrain::llm::Tokens::from_gguf(&ct).ok());
+        return bench_remote(opts, &hits, gen_tokens, runs, tokens.as_ref());
     }
     let rss_before = lawbrain::bench::rss_mib();
     let t0 = Instant::now();
@@ -405,24 +412,31 @@ fn bench_remote(
     hits: &[Hit],
     gen_tokens: usize,
     runs: usize,
+    tokens: Option<&lawbrain::llm::Tokens>,
 ) -> anyhow::Result<()> {
     let remote = RemoteBackend::new(opts)?;
+    let count = |t: &str| match tokens.and_then(|k| k.encode(t).ok()) {
+        Some(ids) => ids.len(),
+        None => prompt::estimate_tokens(t),
+    };
     let up = remote.probe();
     anyhow::ensure!(up > 0, "no --llm-url server answered GET /models");
-    let (messages, used) = prompt::build_messages(
-        BENCH_QUESTION,
-        &[],
-        hits,
-        &PromptBudget::default(),
-        &prompt::estimate_tokens,
-    );
+    let (messages, used) =
+        prompt::build_messages(BENCH_QUESTION, &[], hits, &PromptBudget::default(), &count);
     let params = GenParams {
         max_tokens: gen_tokens,
         repeat_penalty: 1.0,
         ..GenParams::default()
     };
     println!("engine: {} ({up} answering)", remote.name());
-    println!("prompt: {used} articles (token budget by estimate)");
+    println!(
+        "prompt: {used} articles (token budget by {})",
+        if tokens.is_some() {
+            "the local model's tokenizer"
+        } else {
+            "estimate"
+        }
+    );
     let marked = |run: usize, msgs: &[lawbrain::llm::ChatMessage]| {
         let mut m = msgs.to_vec();
         if let Some(first) = m.first_mut() {
@@ -456,7 +470,7 @@ fn bench_remote(
         &[],
         &hits[..1.min(hits.len())],
         &PromptBudget::default(),
-        &prompt::estimate_tokens,
+        &count,
     );
     let warm = remote.generate(
         &marked(last, &warm_msgs),
