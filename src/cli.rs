@@ -166,6 +166,21 @@ pub struct ModelArgs {
     pub top_p: Option<f64>,
     #[arg(long, default_value_t = 299792458)]
     pub seed: u64,
+    /// Generate on an OpenAI-compatible server instead of the local model
+    /// (`http://host:port/v1`: vLLM, llama.cpp's server, TGI, SGLang, or
+    /// `lawbrain serve --engine-only`). Repeat it (or separate with commas)
+    /// for several servers, used round-robin with health checks. The
+    /// prompt and the citation checks stay here.
+    #[arg(long, env = "LAWBRAIN_LLM_URL", value_delimiter = ',')]
+    pub llm_url: Vec<String>,
+    /// Model name to request from the --llm-url servers (default: the first
+    /// one each lists at /v1/models).
+    #[arg(long, env = "LAWBRAIN_LLM_MODEL")]
+    pub llm_model: Option<String>,
+    /// Name of the environment variable holding the --llm-url API key
+    /// (sent as a bearer token; the key itself is never a flag).
+    #[arg(long)]
+    pub llm_key_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -231,6 +246,11 @@ pub struct ServeArgs {
     /// Serve without the LLM (extractive answers).
     #[arg(long)]
     pub no_llm: bool,
+    /// Serve only raw generation (`/v1/chat/completions`, `/v1/models`) from
+    /// the model, with no retrieval, checks or storage: a generator for
+    /// other lawbrain nodes' `--llm-url`.
+    #[arg(long, conflicts_with = "no_llm")]
+    pub engine_only: bool,
     /// Concurrent generations.
     #[arg(long, default_value_t = 1)]
     pub generators: usize,

@@ -44,6 +44,9 @@ pub enum Error {
     /// Model loading or generation failed.
     #[error("model: {0}")]
     Model(String),
+    /// A remote generation engine could not be reached or failed.
+    #[error("remote engine: {0}")]
+    Remote(String),
     /// Generation was cancelled or ran past its deadline.
     #[error("generation stopped: {0}")]
     Cancelled(String),

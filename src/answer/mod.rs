@@ -322,11 +322,16 @@ impl Brain {
                         timings.ttft_ms = g.stats.ttft_ms;
                         timings.gen_tokens = g.stats.gen_tokens;
                         timings.tokens_per_s = g.stats.tokens_per_s;
-                        let v = hold.verified();
-                        let leaked = prompt::secret_sentences()
-                            .iter()
-                            .any(|s| v.text.contains(s));
-                        if leaked {
+                        let mut v = hold.verified();
+                        // One system rule echoed at the end (small models
+                        // do, greedily) is cut; more than one is an attempt
+                        // to extract the rules, and the draft is dropped.
+                        let (kept, echoed) = prompt::strip_echoed_rules(&v.text);
+                        if echoed == 1 {
+                            tracing::info!("cut one echoed system rule from the draft");
+                            v.text = kept;
+                        }
+                        if echoed > 1 {
                             fallback_reason = Some("the draft repeated the system rules".into());
                         } else if !usable(&v.text, v.citations.len()) {
                             fallback_reason = Some(if g.stop == StopReason::Deadline {
@@ -335,7 +340,6 @@ impl Brain {
                                 "the draft had no usable grounded answer".into()
                             });
                         } else {
-                            let mut v = v;
                             let mut tail = String::new();
                             if !v.removed.is_empty() {
                                 tail.push_str(&format!(

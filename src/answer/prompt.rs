@@ -26,6 +26,20 @@ pub fn secret_sentences() -> Vec<&'static str> {
         .collect()
 }
 
+/// `text` without the system rules it repeats (each rule with the 。 after
+/// it), and how many distinct rules it repeated.
+pub fn strip_echoed_rules(text: &str) -> (String, usize) {
+    let mut out = text.to_string();
+    let mut n = 0;
+    for s in secret_sentences() {
+        if out.contains(s) {
+            n += 1;
+            out = out.replace(&format!("{s}。"), "").replace(s, "");
+        }
+    }
+    (out.trim_end().to_string(), n)
+}
+
 /// Limits for the prompt.
 #[derive(Debug, Clone)]
 pub struct PromptBudget {
@@ -189,6 +203,25 @@ pub fn estimate_tokens(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_echoed_rule_is_cut_and_many_are_counted() {
+        let rules = secret_sentences();
+        assert!(rules.len() >= 2);
+        let draft = format!(
+            "结论：可以申请劳动仲裁。\n依据：《劳动合同法》第三十条。{}。",
+            rules[rules.len() - 1]
+        );
+        let (kept, n) = strip_echoed_rules(&draft);
+        assert_eq!(n, 1);
+        assert_eq!(
+            kept,
+            "结论：可以申请劳动仲裁。\n依据：《劳动合同法》第三十条。"
+        );
+        let dump = format!("{}。{}。", rules[0], rules[1]);
+        assert_eq!(strip_echoed_rules(&dump).1, 2);
+        assert_eq!(strip_echoed_rules("结论：可以。").1, 0);
+    }
 
     fn hit(law: &str, n: u32, text: &str) -> Hit {
         Hit {

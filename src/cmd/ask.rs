@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use lawbrain::answer::{prompt, Answer, Brain, ConsultEvent, ConsultOptions, PromptBudget};
-use lawbrain::llm::{Backend, CandleEngine, EngineOptions, GenParams, ModelSource};
+use lawbrain::llm::{
+    Backend, CandleEngine, EngineOptions, GenParams, ModelSource, RemoteBackend, RemoteOptions,
+};
 use lawbrain::search::{Hit, SearchOptions, Searcher};
 use lawbrain::triage::Directory;
 
@@ -71,6 +73,51 @@ pub fn load_engine(m: &ModelArgs, cache: &Path) -> anyhow::Result<CandleEngine> 
     Ok(engine)
 }
 
+/// The remote engines the flags name, if any (`--llm-url`).
+pub fn remote_options(m: &ModelArgs) -> anyhow::Result<Option<RemoteOptions>> {
+    let urls: Vec<String> = m
+        .llm_url
+        .iter()
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let api_key = match &m.llm_key_env {
+        Some(var) => match std::env::var(var) {
+            Ok(k) if !k.trim().is_empty() => Some(k.trim().to_string()),
+            _ => anyhow::bail!("--llm-key-env {var}: the environment variable {var} is not set"),
+        },
+        None => None,
+    };
+    Ok(Some(RemoteOptions {
+        urls,
+        model: m.llm_model.clone(),
+        api_key,
+        ..RemoteOptions::default()
+    }))
+}
+
+/// The generation backend the flags select: the `--llm-url` servers, or
+/// the local model. Remote servers are probed once (a server down now is
+/// retried per request, so this does not fail on it).
+pub fn load_backend(m: &ModelArgs, cache: &Path) -> anyhow::Result<Arc<dyn Backend>> {
+    if let Some(opts) = remote_options(m)? {
+        let remote = RemoteBackend::new(opts)?;
+        let up = remote.probe();
+        if up == 0 {
+            tracing::warn!(
+                engine = %remote.name(),
+                "no --llm-url server answered now; each question retries them"
+            );
+        }
+        tracing::info!(engine = %remote.name(), up, "generating on remote engines");
+        return Ok(Arc::new(remote));
+    }
+    Ok(Arc::new(load_engine(m, cache)?))
+}
+
 fn open_searcher(data: &DataArgs) -> anyhow::Result<(lawbrain::config::Paths, Searcher)> {
     let paths = super::paths(data);
     lawbrain::search::ensure_index(&paths, None, &mut lawbrain::assets::NoProgress)
@@ -85,8 +132,8 @@ pub fn run(a: AskArgs) -> anyhow::Result<()> {
     let backend: Option<Arc<dyn Backend>> = if a.no_llm {
         None
     } else {
-        match load_engine(&a.model, &paths.cache) {
-            Ok(e) => Some(Arc::new(e)),
+        match load_backend(&a.model, &paths.cache) {
+            Ok(e) => Some(e),
             Err(e) => {
                 eprintln!(
                     "warning: model not available ({e:#}); answering with article excerpts only"
@@ -239,6 +286,16 @@ pub fn bench(
 ) -> anyhow::Result<()> {
     let paths = super::paths(&data);
     let hits = bench_hits(&data)?;
+    if let Some(opts) = remote_options(&model)? {
+        // Fit the articles with the local model's tokenizer when its file is
+        // here, so the prompt is the one the local bench sends.
+        let tokens = lawbrain::llm::resolve(&model_source(&model), &paths.cache, None)
+            .ok()
+            .and_then(|p| std::fs::File::open(p).ok())
+            .and_then(|mut f| candle_core::quantized::gguf_file::Content::read(&mut f).ok())
+            .and_then(|ct| lawbrain::llm::Tokens::from_gguf(&ct).ok());
+        return bench_remote(opts, &hits, gen_tokens, runs, tokens.as_ref());
+    }
     let rss_before = lawbrain::bench::rss_mib();
     let t0 = Instant::now();
     let engine = load_engine(&model, &paths.cache)?;
@@ -341,5 +398,96 @@ pub fn bench(
     if let Some(rss) = lawbrain::bench::peak_rss_mib() {
         println!("peak RSS: {rss:.0} MiB");
     }
+    Ok(())
+}
+
+/// `bench llm --llm-url`: the same question and articles through a remote
+/// engine, timed as the service sees it (request to first text, text rate).
+/// Each cold run starts the system prompt with a different run mark so the
+/// server cannot reuse its cached prefix; the last run asks another question
+/// after the same system prompt (the service's usual case, as in the local
+/// bench).
+fn bench_remote(
+    opts: RemoteOptions,
+    hits: &[Hit],
+    gen_tokens: usize,
+    runs: usize,
+    tokens: Option<&lawbrain::llm::Tokens>,
+) -> anyhow::Result<()> {
+    let remote = RemoteBackend::new(opts)?;
+    let count = |t: &str| match tokens.and_then(|k| k.encode(t).ok()) {
+        Some(ids) => ids.len(),
+        None => prompt::estimate_tokens(t),
+    };
+    let up = remote.probe();
+    anyhow::ensure!(up > 0, "no --llm-url server answered GET /models");
+    let (messages, used) =
+        prompt::build_messages(BENCH_QUESTION, &[], hits, &PromptBudget::default(), &count);
+    let params = GenParams {
+        max_tokens: gen_tokens,
+        repeat_penalty: 1.0,
+        ..GenParams::default()
+    };
+    println!("engine: {} ({up} answering)", remote.name());
+    println!(
+        "prompt: {used} articles (token budget by {})",
+        if tokens.is_some() {
+            "the local model's tokenizer"
+        } else {
+            "estimate"
+        }
+    );
+    let marked = |run: usize, msgs: &[lawbrain::llm::ChatMessage]| {
+        let mut m = msgs.to_vec();
+        if let Some(first) = m.first_mut() {
+            first.content = format!("[bench run {run}]\n{}", first.content);
+        }
+        m
+    };
+    let (mut ttfts, mut tgs) = (Vec::new(), Vec::new());
+    let started = Instant::now();
+    let mut last = 0;
+    for run in 0..runs.max(1) {
+        last = run;
+        let g = remote.generate(&marked(run, &messages), &params, &mut |_| true)?;
+        println!(
+            "run {}: gen {} pieces, {:.1} tok/s; ttft {:.0} ms; total {:.0} ms; stop {:?}",
+            run + 1,
+            g.stats.gen_tokens,
+            g.stats.tokens_per_s,
+            g.stats.ttft_ms,
+            g.stats.total_ms,
+            g.stop
+        );
+        if run == 0 {
+            println!("text: {}", g.text.replace('\n', " "));
+        }
+        ttfts.push(g.stats.ttft_ms);
+        tgs.push(g.stats.tokens_per_s);
+    }
+    let (warm_msgs, _) = prompt::build_messages(
+        "邻居装修噪音很大怎么办？",
+        &[],
+        &hits[..1.min(hits.len())],
+        &PromptBudget::default(),
+        &count,
+    );
+    let warm = remote.generate(
+        &marked(last, &warm_msgs),
+        &GenParams {
+            max_tokens: 1,
+            ..params.clone()
+        },
+        &mut |_| true,
+    )?;
+    use lawbrain::bench::percentile;
+    println!("---");
+    println!("gen tok/s p50: {:.1}", percentile(&tgs, 50.0));
+    println!("ttft p50 (cold): {:.0} ms", percentile(&ttfts, 50.0));
+    println!(
+        "ttft (system prompt cached by the server, if it caches): {:.0} ms",
+        warm.stats.ttft_ms
+    );
+    println!("wall: {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

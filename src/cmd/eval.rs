@@ -49,10 +49,9 @@ fn open_brain(
     paths: &Paths,
     model: &ModelArgs,
 ) -> anyhow::Result<(Brain, String)> {
-    let engine = super::ask::load_engine(model, &paths.cache)
+    let backend: Arc<dyn Backend> = super::ask::load_backend(model, &paths.cache)
         .context("loading the model (or use --no-llm)")?;
-    let name = engine.name();
-    let backend: Arc<dyn Backend> = Arc::new(engine);
+    let name = backend.name();
     let brain = Brain {
         searcher,
         directory: Arc::new(Directory::builtin()),

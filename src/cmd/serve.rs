@@ -36,6 +36,15 @@ fn open_store(db: &Database) -> anyhow::Result<Store> {
 
 /// Load the model the flags select; `None` (extractive answers) when it cannot load.
 fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
+    if !a.model.llm_url.is_empty() {
+        return match super::ask::load_backend(&a.model, &paths.cache) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::warn!(error = %e, "the remote engine settings are unusable: serving extractive answers");
+                None
+            }
+        };
+    }
     match super::ask::load_engine(&a.model, &paths.cache) {
         Ok(engine) => {
             tracing::info!(model = %engine.name(), load_ms = engine.load_ms, "model loaded");
@@ -89,6 +98,11 @@ fn db_dir(db: &std::path::Path) -> PathBuf {
 }
 
 pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    if a.engine_only {
+        return serve_engine(a);
+    }
+    // Bad remote-engine settings (a URL, an unset key variable) stop here.
+    super::ask::remote_options(&a.model)?;
     let paths = super::paths(&a.data);
     let db = database(&a.db, &a.database, &paths)?;
     // First, before any slow setup: one server per SQLite file's directory.
@@ -106,7 +120,11 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         let corpus = lawbrain::assets::asset("laws-db")?;
         lawbrain::assets::ensure(&corpus, &paths.cache, false, &mut bar)
             .context("fetching the law database")?;
-        if !a.no_llm && a.model.model.is_none() && a.model.hf.is_none() {
+        if !a.no_llm
+            && a.model.model.is_none()
+            && a.model.hf.is_none()
+            && a.model.llm_url.is_empty()
+        {
             let profile = match a.model.profile {
                 crate::cli::Profile::Default => "default",
                 crate::cli::Profile::Small => "small",
@@ -177,6 +195,49 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     rt.block_on(lawbrain::server::serve(&a.addr, state))?;
     drop(lock);
     Ok(())
+}
+
+/// `serve --engine-only`: the model behind a raw OpenAI chat API (no index,
+/// no database, no data-directory lock).
+fn serve_engine(a: ServeArgs) -> anyhow::Result<()> {
+    let paths = super::paths(&a.data);
+    if !a.no_setup && a.model.llm_url.is_empty() && a.model.model.is_none() && a.model.hf.is_none()
+    {
+        let profile = match a.model.profile {
+            crate::cli::Profile::Default => "default",
+            crate::cli::Profile::Small => "small",
+        };
+        let m = lawbrain::assets::model_asset(profile)?;
+        lawbrain::assets::ensure(&m, &paths.cache, false, &mut super::Bar::new())
+            .context("fetching the model")?;
+    }
+    let backend = super::ask::load_backend(&a.model, &paths.cache).context("loading the model")?;
+    tracing::info!(engine = %backend.name(), "engine-only: serving raw generation");
+    let defaults = super::ask::gen_params(&a.model);
+    let state = Arc::new(lawbrain::server::engine::EngineState {
+        backend,
+        queue: lawbrain::server::queue::Queue::new(a.generators.max(1), a.queue),
+        max_tokens: defaults.max_tokens.max(4096),
+        defaults,
+        timeout: Duration::from_secs(a.model.deadline_secs.max(1)),
+        retry_after_secs: 5,
+    });
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&a.addr)
+            .await
+            .with_context(|| format!("binding {}", a.addr))?;
+        tracing::info!(
+            "lawbrain engine serving on http://{}/v1",
+            listener.local_addr()?
+        );
+        axum::serve(listener, lawbrain::server::engine::engine_app(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")
+    })
 }
 
 /// Attach dense retrieval in the background: the service answers lexically

@@ -12,6 +12,7 @@ mod engine;
 pub mod files;
 mod gemv;
 mod qwen2;
+mod remote;
 mod sampling;
 pub mod template;
 mod tiles;
@@ -20,6 +21,7 @@ mod tokens;
 pub use engine::{CandleEngine, EngineOptions};
 pub use files::{fast_variant, resolve, ModelSource};
 pub use qwen2::Memory;
+pub use remote::{RemoteBackend, RemoteOptions};
 pub use sampling::loop_tail;
 pub use tokens::{Tokens, Utf8Stream};
 

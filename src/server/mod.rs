@@ -3,7 +3,7 @@
 //!
 //! [`app`] builds the router from an [`AppState`] (tests serve it on port 0);
 //! [`serve`] binds and runs it. Submodules: [`api`] (JSON/SSE API),
-//! [`openai`], [`pages`] (citizen pages) and [`staff`] (agent, review, eval),
+//! [`openai`], [`engine`] (`serve --engine-only`: raw generation), [`pages`] (citizen pages) and [`staff`] (agent, review, eval),
 //! [`auth`] (login, sessions, CSRF), [`limits`] (per-IP rate limits),
 //! [`queue`] (bounded generation queue), [`metrics`], [`consult`] (one
 //! consultation end to end), [`pipeline`] (what the service needs from the
@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod conn;
 pub mod consult;
+pub mod engine;
 pub mod error;
 pub mod limits;
 pub mod metrics;

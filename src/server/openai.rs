@@ -56,7 +56,8 @@ pub struct Part {
 }
 
 impl Content {
-    fn text(&self) -> String {
+    /// The text of a string or of its text parts.
+    pub fn text(&self) -> String {
         match self {
             Content::Text(s) => s.clone(),
             Content::Parts(p) => p
