@@ -341,15 +341,11 @@ async fn consult_streams_a_verified_answer_from_the_remote_engine() {
         .filter_map(|(_, v)| v["text"].as_str())
         .collect();
     let done = done_of(&evs).unwrap_or_else(|| panic!("no done event: {evs:?}"));
-    // The engine only generates; lawbrain's checks decide what is shown. The
-    // draft may still be refused by a check (this model under llama.cpp's
-    // greedy decoding sometimes appends the last system rule, which the
-    // leak guard catches), but never for a transport failure.
+    // The engine only generates; lawbrain's checks decide what is shown.
+    // (This model under llama.cpp's greedy decoding appends the last system
+    // rule; one echoed rule is cut, so the draft stands.)
     let reason = done["fallback_reason"].as_str().unwrap_or("");
-    assert!(
-        !reason.contains("remote engine"),
-        "transport failed: {reason}"
-    );
+    assert_eq!(done["fallback"], json!(false), "draft refused: {reason}");
     assert!(
         deltas.len() >= 5,
         "the answer streamed in pieces: {deltas:?}"
@@ -359,13 +355,9 @@ async fn consult_streams_a_verified_answer_from_the_remote_engine() {
         draft.contains("结论"),
         "the model's draft streamed: {draft}"
     );
-    if done["fallback"] == json!(false) {
-        assert!(done["answer"]
-            .as_str()
-            .is_some_and(|a| draft.starts_with(&a[..a.len().min(30)])));
-    } else {
-        println!("note: draft refused by a check: {reason}");
-    }
+    assert!(done["answer"]
+        .as_str()
+        .is_some_and(|a| draft.starts_with(&a[..a.len().min(30)])));
     let cites = done["citations"].as_array().expect("citations");
     assert!(!cites.is_empty(), "a grounded answer cites: {done}");
     for c in cites {
