@@ -323,12 +323,14 @@ impl Brain {
                         timings.gen_tokens = g.stats.gen_tokens;
                         timings.tokens_per_s = g.stats.tokens_per_s;
                         let mut v = hold.verified();
-                        // One system rule echoed at the end (small models
-                        // do, greedily) is cut; more than one is an attempt
-                        // to extract the rules, and the draft is dropped.
-                        let (kept, echoed) = prompt::strip_echoed_rules(&v.text);
+                        // One system rule repeated (small models do, at the
+                        // end of a draft) was cut before it was shown; more
+                        // than one is an attempt to extract the rules, and
+                        // the draft is dropped.
+                        let (kept, slipped) = prompt::strip_echoed_rules(&v.text);
+                        let echoed = hold.rules_cut() + slipped;
                         if echoed == 1 {
-                            tracing::info!("cut one echoed system rule from the draft");
+                            tracing::info!("cut one repeated system rule from the draft");
                             v.text = kept;
                         }
                         if echoed > 1 {

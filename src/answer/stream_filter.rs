@@ -113,6 +113,29 @@ pub fn hold_point(text: &str) -> usize {
 }
 
 /// The citation hold-back filter over one streamed draft.
+/// Where a sentence that could still become a system rule starts at the end
+/// of `text` (its length when none): such a sentence is held until it
+/// either becomes the rule (and is cut) or turns into something else.
+pub fn rule_prefix_start(text: &str) -> usize {
+    let start = text
+        .rfind(['\n', '。', '：', '！', '？', '；'])
+        .map_or(0, |i| {
+            i + text[i..].chars().next().map_or(1, char::len_utf8)
+        });
+    let tail = text[start..].trim_start();
+    if tail.is_empty() {
+        return text.len();
+    }
+    if super::prompt::secret_sentences()
+        .iter()
+        .any(|r| r.starts_with(tail))
+    {
+        start
+    } else {
+        text.len()
+    }
+}
+
 pub struct CitationHold<'a> {
     corpus: &'a Corpus,
     names: NameIndex,
@@ -121,6 +144,8 @@ pub struct CitationHold<'a> {
     released: usize,
     shown: String,
     done: bool,
+    /// System rules the draft repeated, cut before release.
+    rules_cut: usize,
 }
 
 impl<'a> CitationHold<'a> {
@@ -133,6 +158,7 @@ impl<'a> CitationHold<'a> {
             released: 0,
             shown: String::new(),
             done: false,
+            rules_cut: 0,
         }
     }
 
@@ -147,16 +173,42 @@ impl<'a> CitationHold<'a> {
             return String::new();
         }
         self.raw.push_str(piece);
+        self.cut_rules();
         if let Some(cut) = next_steps_heading(&self.raw, self.released) {
             self.raw.truncate(cut);
             return self.finish();
         }
-        let h = hold_point(&self.raw).max(self.released);
+        let h = hold_point(&self.raw)
+            .min(rule_prefix_start(&self.raw))
+            .max(self.released);
         self.release(h)
+    }
+
+    /// Cut every whole system rule from the part not yet shown (small
+    /// models sometimes repeat one at the end of a draft; a request to
+    /// reveal the rules repeats many).
+    fn cut_rules(&mut self) {
+        for rule in super::prompt::secret_sentences() {
+            while let Some(i) = self.raw[self.released..].find(rule) {
+                let start = self.released + i;
+                let mut end = start + rule.len();
+                if self.raw[end..].starts_with('。') {
+                    end += '。'.len_utf8();
+                }
+                self.raw.replace_range(start..end, "");
+                self.rules_cut += 1;
+            }
+        }
+    }
+
+    /// System rules cut from the draft so far.
+    pub fn rules_cut(&self) -> usize {
+        self.rules_cut
     }
 
     /// The draft ended: release what is left.
     pub fn finish(&mut self) -> String {
+        self.cut_rules();
         let end = self.raw.trim_end().len().max(self.released);
         self.raw.truncate(end);
         self.done = true;
@@ -260,6 +312,33 @@ mod tests {
         assert_eq!(hold_point("可以要求对方还款，"), "可以要求对方还款，".len());
         // A line that may become the 建议 heading.
         assert_eq!(hold_point("结论：可以。\n建"), "结论：可以。\n".len());
+    }
+
+    #[test]
+    fn a_repeated_system_rule_is_held_and_cut_never_shown() {
+        let rules = super::super::prompt::secret_sentences();
+        let rule = rules[rules.len() - 1];
+        let corpus = Corpus::default();
+        let mut hold = CitationHold::new(&corpus, &[]);
+        let draft = format!("结论：可以要求对方还款。\n{rule}。");
+        let mut shown = String::new();
+        // In small pieces, as a model streams it.
+        let chars: Vec<char> = draft.chars().collect();
+        for piece in chars.chunks(3) {
+            shown.push_str(&hold.push(&piece.iter().collect::<String>()));
+            let head: String = rule.chars().take(2).collect();
+            assert!(
+                !shown.contains(&head),
+                "part of the rule was shown: {shown}"
+            );
+        }
+        shown.push_str(&hold.finish());
+        assert_eq!(shown.trim_end(), "结论：可以要求对方还款。");
+        assert_eq!(hold.rules_cut(), 1);
+        // A sentence that only starts like a rule is released in the end.
+        let first = rule.chars().next().map(String::from).unwrap_or_default();
+        assert_eq!(rule_prefix_start(&format!("好。{first}")), "好。".len());
+        assert_eq!(rule_prefix_start("好。可以"), "好。可以".len());
     }
 
     #[test]

@@ -1145,6 +1145,41 @@ fn eval_case(it: &ReviewItem) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Feedback on answer `id` and new answers in conversation `c`, `n`
+    /// writes from one thread per store; the errors, if any.
+    fn write_from_threads(
+        stores: Vec<std::sync::Arc<Store>>,
+        c: &str,
+        id: i64,
+        n: usize,
+    ) -> Vec<String> {
+        let threads: Vec<_> = stores
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let c = c.to_string();
+                std::thread::spawn(move || {
+                    (0..n)
+                        .filter_map(|k| {
+                            if k % 2 == 0 {
+                                s.add_feedback(id, i % 2 == 0, "意见").map(|_| ())
+                            } else {
+                                s.save_answer(&c, &answer("又一个问题", false), &[])
+                                    .map(|_| ())
+                            }
+                            .err()
+                            .map(|e| e.to_string())
+                        })
+                        .collect::<Vec<String>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("thread"))
+            .collect()
+    }
     use crate::answer::Timings;
     use crate::triage::{LegalAidHint, Referral, ReviewReason, Service, Triage};
 
@@ -1465,29 +1500,7 @@ mod tests {
         let id = a
             .save_answer(&c, &answer("问题", false), &[])
             .expect("save");
-        let mut threads = Vec::new();
-        for (i, s) in [a.clone(), b.clone(), a, b].into_iter().enumerate() {
-            let c = c.clone();
-            threads.push(std::thread::spawn(move || {
-                let mut failures = Vec::new();
-                for n in 0..150 {
-                    let r = if n % 2 == 0 {
-                        s.add_feedback(id, i % 2 == 0, "意见").map(|_| ())
-                    } else {
-                        s.save_answer(&c, &answer("又一个问题", false), &[])
-                            .map(|_| ())
-                    };
-                    if let Err(e) = r {
-                        failures.push(e.to_string());
-                    }
-                }
-                failures
-            }));
-        }
-        let failures: Vec<String> = threads
-            .into_iter()
-            .flat_map(|t| t.join().expect("thread"))
-            .collect();
+        let failures = write_from_threads(vec![a.clone(), b.clone(), a, b], &c, id, 150);
         assert!(
             failures.is_empty(),
             "{} of 600 writes failed, e.g. {:?}",
@@ -1741,29 +1754,7 @@ mod tests {
         let id = a
             .save_answer(&c, &answer("问题", false), &[])
             .expect("save");
-        let mut threads = Vec::new();
-        for (i, s) in [a.clone(), b.clone()].into_iter().enumerate() {
-            let c = c.clone();
-            threads.push(std::thread::spawn(move || {
-                let mut failures = Vec::new();
-                for n in 0..100 {
-                    let r = if n % 2 == 0 {
-                        s.add_feedback(id, i % 2 == 0, "意见").map(|_| ())
-                    } else {
-                        s.save_answer(&c, &answer("又一个问题", false), &[])
-                            .map(|_| ())
-                    };
-                    if let Err(e) = r {
-                        failures.push(e.to_string());
-                    }
-                }
-                failures
-            }));
-        }
-        let failures: Vec<String> = threads
-            .into_iter()
-            .flat_map(|t| t.join().expect("thread"))
-            .collect();
+        let failures = write_from_threads(vec![a.clone(), b.clone()], &c, id, 100);
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(a.count_answers().expect("count"), 101);
     }
