@@ -465,7 +465,15 @@ pub fn triage_reading(
         }
     };
 
-    let mut reasons: Vec<ReviewReason> = pred.reasons.clone();
+    // Injection is decided by the hard rules (tactics, as data) only: the
+    // learned vote keyed on the ordinary legal question inside the labelled
+    // injection cases and flagged plain questions like them.
+    let mut reasons: Vec<ReviewReason> = pred
+        .reasons
+        .iter()
+        .copied()
+        .filter(|x| *x != ReviewReason::Injection)
+        .collect();
     for f in &fired {
         reasons.extend(f.rule.reasons.iter().copied());
     }
@@ -528,7 +536,18 @@ pub fn triage_reading(
         )),
     }
     if out_of_scope.is_none() {
-        for (c, sim) in router.nearest(&r.inputs.text, 1, Some(primary_service)) {
+        // An ordinary consultation, not a labelled injection or off-topic
+        // probe, is what a citizen may be shown as a precedent.
+        let shown = router
+            .nearest(&r.inputs.text, 8, Some(primary_service))
+            .into_iter()
+            .filter(|(c, _)| {
+                !c.reasons
+                    .iter()
+                    .any(|x| matches!(x, ReviewReason::Injection | ReviewReason::OutOfScope))
+            })
+            .take(1);
+        for (c, sim) in shown {
             if sim >= 0.3 {
                 why.push(format!(
                     "与已处理过的类似咨询相近（“{}”），那次的建议也是{}",
