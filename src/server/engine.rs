@@ -286,10 +286,7 @@ pub async fn chat(
 
 /// `GET /v1/models`.
 pub async fn models(State(st): State<Arc<EngineState>>) -> Json<serde_json::Value> {
-    Json(json!({
-        "object": "list",
-        "data": [{"id": st.backend.name(), "object": "model", "created": 0, "owned_by": "lawbrain"}],
-    }))
+    super::openai::model_list(&st.backend.name())
 }
 
 /// `GET /healthz`.

@@ -228,8 +228,13 @@ pub async fn chat_completions(
 
 /// `GET /v1/models`.
 pub async fn models(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    model_list(&state.pipeline.model_name())
+}
+
+/// The `/v1/models` body naming one model.
+pub fn model_list(id: &str) -> Json<serde_json::Value> {
     Json(json!({
         "object": "list",
-        "data": [{"id": state.pipeline.model_name(), "object": "model", "created": 0, "owned_by": "lawbrain"}],
+        "data": [{"id": id, "object": "model", "created": 0, "owned_by": "lawbrain"}],
     }))
 }
