@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use lawbrain::server::ServerConfig;
 use lawbrain::store::{Role, Store};
 use serde_json::{json, Value};
-use serverkit::{client, config, parse_sse, start, Fake};
+use serverkit::{client, config, parse_sse, post_login as login, start, Fake};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -256,33 +256,6 @@ async fn three_hundred_slow_clients_do_not_stop_healthz() {
 }
 
 // ------------------------------------------------------------ login
-
-/// Post the login form (fetching its CSRF token first).
-async fn login(url: &str, name: &str, password: &str, next: &str) -> reqwest::Response {
-    let c = client();
-    let page = c.get(format!("{url}/login")).send().await.expect("page");
-    let set = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    let token = set
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_string())
-        .expect("csrf cookie");
-    c.post(format!("{url}/login"))
-        .header("cookie", format!("lb_login_csrf={token}"))
-        .form(&[
-            ("name", name),
-            ("password", password),
-            ("csrf", &token),
-            ("next", next),
-        ])
-        .send()
-        .await
-        .expect("login")
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use lawbrain::store::{Role, Store};
 use serde_json::{json, Value};
-use serverkit::{client, config, start, Fake};
+use serverkit::{client, config, csrf_of, get_html, post_login, start, Fake};
 
 fn pg_store(url: &str, schema: &str) -> Arc<Store> {
     Arc::new(Store::open_postgres_in_schema(url, schema).expect("postgres store"))
@@ -45,30 +45,7 @@ async fn consult(url: &str, q: &str) -> Value {
 
 /// Log in through the form; returns the `lb_session=…` cookie.
 async fn login(url: &str, name: &str, password: &str) -> String {
-    let c = client();
-    let page = c.get(format!("{url}/login")).send().await.expect("page");
-    let set = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    let token = set
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_string())
-        .expect("login csrf");
-    let r = c
-        .post(format!("{url}/login"))
-        .header("cookie", format!("lb_login_csrf={token}"))
-        .form(&[
-            ("name", name),
-            ("password", password),
-            ("csrf", &token),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .expect("login");
+    let r = post_login(url, name, password, "").await;
     assert_eq!(r.status(), 303, "login on {url}");
     r.headers()
         .get_all("set-cookie")
@@ -78,24 +55,6 @@ async fn login(url: &str, name: &str, password: &str) -> String {
         .and_then(|v| v.split(';').next())
         .expect("session cookie")
         .to_string()
-}
-
-async fn get_html(url: String, cookie: &str) -> String {
-    client()
-        .get(url)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("html")
-}
-
-fn csrf_of(html: &str) -> String {
-    let i =
-        html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
-    html[i..].split('"').next().expect("value").to_string()
 }
 
 async fn healthz(url: &str) -> (u16, String) {
@@ -156,7 +115,7 @@ async fn two_servers_share_answers_reviews_logins_and_the_purge() {
     sa.add_user("li", Role::Staff, "staff-pass-1")
         .expect("staff");
     let cookie_b = login(&b.url, "li", "staff-pass-1").await;
-    let html = get_html(format!("{}/review", b.url), &cookie_b).await;
+    let html = get_html(&client(), format!("{}/review", b.url), &cookie_b).await;
     assert!(html.contains("公司拖欠我三个月工资怎么办"), "{html}");
     assert!(
         !html.contains("13812345678"),
@@ -177,7 +136,7 @@ async fn two_servers_share_answers_reviews_logins_and_the_purge() {
     assert_eq!(r.status(), 303);
     // The same decision on A now: refused, the first one stands.
     let cookie_a = login(&a.url, "li", "staff-pass-1").await;
-    let html = get_html(format!("{}/review?status=all", a.url), &cookie_a).await;
+    let html = get_html(&client(), format!("{}/review?status=all", a.url), &cookie_a).await;
     let csrf_a = csrf_of(&html);
     let r = client()
         .post(format!("{}/review/{review_id}", a.url))
@@ -495,7 +454,12 @@ async fn two_serve_processes_share_the_review_queue_and_kill_9_loses_nothing() {
     a.kill_9();
 
     let cookie = login(&b.url, "li", "staff-pass-1").await;
-    let html = get_html(format!("{}/review?reason=human_request", b.url), &cookie).await;
+    let html = get_html(
+        &client(),
+        format!("{}/review?reason=human_request", b.url),
+        &cookie,
+    )
+    .await;
     assert!(html.contains(q), "A's hand-off is in B's review queue");
     assert!(html.contains("想当面咨询"), "with its note");
     let item = admin.review(review_id).expect("read").expect("item");
@@ -528,7 +492,7 @@ async fn two_serve_processes_share_the_review_queue_and_kill_9_loses_nothing() {
     .await
     .expect("start node");
     let cookie = login(&c.url, "li", "staff-pass-1").await;
-    let html = get_html(format!("{}/review", c.url), &cookie).await;
+    let html = get_html(&client(), format!("{}/review", c.url), &cookie).await;
     assert!(html.contains(q));
 
     if let Some(pw) = password_of(&url) {

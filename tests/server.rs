@@ -13,7 +13,7 @@ use std::time::Duration;
 use lawbrain::server::ServerConfig;
 use lawbrain::store::{Role, Store};
 use serde_json::{json, Value};
-use serverkit::{client, config, parse_sse, real_brain, start, Fake};
+use serverkit::{client, config, csrf_of, get_html, parse_sse, real_brain, start, Fake};
 
 /// In memory, or on PostgreSQL with `LAWBRAIN_TEST_DATABASE` ([`common::test_store`]).
 fn store() -> Arc<Store> {
@@ -651,24 +651,6 @@ async fn post_form(
         .send()
         .await
         .expect("send")
-}
-
-/// GET a page's HTML with a session cookie.
-async fn get_html(c: &reqwest::Client, url: String, cookie: &str) -> String {
-    c.get(url)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("html")
-}
-
-fn csrf_of(html: &str) -> String {
-    let i =
-        html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
-    html[i..].split('"').next().expect("value").to_string()
 }
 
 #[tokio::test]

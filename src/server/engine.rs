@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
-use super::openai::Content;
+use super::openai::InMessage;
 use super::queue::Queue;
 use crate::llm::{Backend, ChatMessage, GenParams, StopReason};
 
@@ -48,7 +48,7 @@ pub struct EngineState {
 pub struct EngineRequest {
     #[serde(default)]
     pub model: Option<String>,
-    pub messages: Vec<EngineMessage>,
+    pub messages: Vec<InMessage>,
     #[serde(default)]
     pub stream: bool,
     #[serde(default)]
@@ -63,13 +63,6 @@ pub struct EngineRequest {
     pub seed: Option<u64>,
     #[serde(default)]
     pub repeat_penalty: Option<f32>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct EngineMessage {
-    pub role: String,
-    #[serde(default)]
-    pub content: Content,
 }
 
 fn oa_error(status: StatusCode, message: impl Into<String>) -> Response {

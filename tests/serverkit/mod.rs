@@ -303,3 +303,49 @@ pub fn client() -> reqwest::Client {
 pub fn repo() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Post the login form (fetching its CSRF token first).
+pub async fn post_login(url: &str, name: &str, password: &str, next: &str) -> reqwest::Response {
+    let c = client();
+    let page = c.get(format!("{url}/login")).send().await.expect("page");
+    let set = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let token = set
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .expect("csrf cookie");
+    c.post(format!("{url}/login"))
+        .header("cookie", format!("lb_login_csrf={token}"))
+        .form(&[
+            ("name", name),
+            ("password", password),
+            ("csrf", &token),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .expect("login")
+}
+
+/// GET a page's HTML with a session cookie.
+pub async fn get_html(c: &reqwest::Client, url: String, cookie: &str) -> String {
+    c.get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("html")
+}
+
+/// The CSRF token of a page's form.
+pub fn csrf_of(html: &str) -> String {
+    let i =
+        html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    html[i..].split('"').next().expect("value").to_string()
+}
