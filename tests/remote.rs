@@ -691,6 +691,21 @@ async fn engine_only_node_serves_another_lawbrain() {
     assert!(v["error"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("role")));
+    // A prompt longer than the model's context: the caller's error, 400.
+    let resp = client()
+        .post(format!("{url}/chat/completions"))
+        .json(&json!({"messages": [{"role": "user", "content": "法".repeat(300_000)}], "max_tokens": 5}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.expect("json");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("context")),
+        "{v}"
+    );
     // Non-streaming.
     let v: Value = client()
         .post(format!("{url}/chat/completions"))

@@ -199,6 +199,11 @@ pub async fn chat(
                 },
             }))
             .into_response(),
+            // A prompt the model cannot take (longer than its context) is
+            // the caller's to fix.
+            Ok(Some(Err(e @ crate::Error::InvalidInput(_)))) => {
+                oa_error(StatusCode::BAD_REQUEST, format!("{e}"))
+            }
             Ok(Some(Err(e))) => {
                 tracing::warn!(error = %e, "engine generation failed");
                 oa_error(
