@@ -34,18 +34,17 @@ fn open_store(db: &Database) -> anyhow::Result<Store> {
         .with_context(|| format!("opening the service database {}", db.describe()))
 }
 
-/// Load the model the flags select; `None` (extractive answers) when it cannot load.
-fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
+/// Load the model the flags select; `None` (extractive answers) when the
+/// local model cannot load. Remote settings that cannot work (a malformed
+/// `--llm-url`, a missing key variable) stop the start: the operator asked
+/// for that engine. An engine that is merely down is retried per question.
+fn load_backend(a: &ServeArgs, paths: &Paths) -> anyhow::Result<Option<Arc<dyn Backend>>> {
     if !a.model.llm_url.is_empty() {
-        return match super::ask::load_backend(&a.model, &paths.cache) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                tracing::warn!(error = %e, "the remote engine settings are unusable: serving extractive answers");
-                None
-            }
-        };
+        return super::ask::load_backend(&a.model, &paths.cache)
+            .map(Some)
+            .context("the remote engine settings (--llm-url, --llm-model, --llm-key-env)");
     }
-    match super::ask::load_engine(&a.model, &paths.cache) {
+    Ok(match super::ask::load_engine(&a.model, &paths.cache) {
         Ok(engine) => {
             tracing::info!(model = %engine.name(), load_ms = engine.load_ms, "model loaded");
             let engine = Arc::new(engine);
@@ -56,7 +55,7 @@ fn load_backend(a: &ServeArgs, paths: &Paths) -> Option<Arc<dyn Backend>> {
             tracing::warn!(error = %e, "the model could not be loaded: serving extractive answers (as with --no-llm)");
             None
         }
-    }
+    })
 }
 
 /// In the background, run the fixed system prompt through the model once:
@@ -159,7 +158,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("--no-llm: serving extractive answers");
         None
     } else {
-        load_backend(&a, &paths)
+        load_backend(&a, &paths)?
     };
     let brain = Brain {
         searcher,
