@@ -22,7 +22,7 @@ use super::overlap::{content_pairs, legal_terms, pair_share};
 use crate::corpus::Corpus;
 
 /// Names of the features, in order (also the model file's documentation).
-pub const FEATURES: [&str; 14] = [
+pub const FEATURES: [&str; 16] = [
     "fused_rr",
     "lexical_rr",
     "dense_rr",
@@ -37,19 +37,48 @@ pub const FEATURES: [&str; 14] = [
     "law_mass",
     "heading_words",
     "text_len",
+    "chapter_prior",
+    "neighbour_prior",
 ];
 
-/// How often each article and each law was a gold answer.
+/// How often each article, chapter and law was a gold answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Priors {
     /// `(law, article)` -> questions whose gold it was.
     pub articles: HashMap<String, f32>,
     /// law -> questions with a gold article of it.
     pub laws: HashMap<String, f32>,
+    /// `law#headings` -> questions with a gold article under them.
+    #[serde(default)]
+    pub chapters: HashMap<String, f32>,
+}
+
+/// One gold article of a training question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gold {
+    pub law: String,
+    pub article: u32,
+    /// [`chapter_key`] of the article.
+    pub chapter: String,
+}
+
+impl Gold {
+    pub fn of(a: &crate::corpus::Article) -> Gold {
+        Gold {
+            law: a.law.clone(),
+            article: a.article,
+            chapter: chapter_key(a),
+        }
+    }
 }
 
 fn key(law: &str, article: u32) -> String {
     format!("{}#{article}", short_law(law))
+}
+
+/// The law and headings an article sits under (`民法典#合同编/借款合同`).
+pub fn chapter_key(a: &crate::corpus::Article) -> String {
+    format!("{}#{}", short_law(&a.law), a.path.join("/"))
 }
 
 /// A law's name without the `中华人民共和国` prefix.
@@ -59,7 +88,7 @@ pub fn short_law(law: &str) -> &str {
 
 impl Priors {
     /// Counts over questions' gold article lists.
-    pub fn count<'a>(golds: impl Iterator<Item = &'a [(String, u32)]>) -> Priors {
+    pub fn count<'a>(golds: impl Iterator<Item = &'a [Gold]>) -> Priors {
         let mut p = Priors::default();
         for g in golds {
             p.add(g, 1.0);
@@ -68,17 +97,40 @@ impl Priors {
     }
 
     /// Add (`sign` 1) or take away (-1) one question's gold articles.
-    pub fn add(&mut self, gold: &[(String, u32)], sign: f32) {
+    pub fn add(&mut self, gold: &[Gold], sign: f32) {
         let mut laws: Vec<&str> = Vec::new();
-        for (law, n) in gold {
-            *self.articles.entry(key(law, *n)).or_insert(0.0) += sign;
-            if !laws.contains(&short_law(law)) {
-                laws.push(short_law(law));
+        let mut chapters: Vec<&str> = Vec::new();
+        for g in gold {
+            *self.articles.entry(key(&g.law, g.article)).or_insert(0.0) += sign;
+            if !laws.contains(&short_law(&g.law)) {
+                laws.push(short_law(&g.law));
+            }
+            if !chapters.contains(&g.chapter.as_str()) {
+                chapters.push(&g.chapter);
             }
         }
         for l in laws {
             *self.laws.entry(l.to_string()).or_insert(0.0) += sign;
         }
+        for c in chapters {
+            *self.chapters.entry(c.to_string()).or_insert(0.0) += sign;
+        }
+    }
+
+    fn chapter(&self, a: &crate::corpus::Article) -> f32 {
+        self.chapters
+            .get(&chapter_key(a))
+            .copied()
+            .unwrap_or(0.0)
+            .max(0.0)
+    }
+
+    /// Gold counts of the articles up to two places before and after.
+    fn neighbours(&self, law: &str, n: u32) -> f32 {
+        [n.wrapping_sub(2), n.wrapping_sub(1), n + 1, n + 2]
+            .iter()
+            .map(|&m| self.article(law, m))
+            .sum()
     }
 
     fn article(&self, law: &str, n: u32) -> f32 {
@@ -161,6 +213,8 @@ pub fn features(
                 law_mass.get(a.law.as_str()).copied().unwrap_or(0.0),
                 pair_share(&pairs, &a.path.join("")),
                 (1.0 + a.text.chars().count() as f32).ln(),
+                (1.0 + priors.chapter(a)).ln(),
+                (1.0 + priors.neighbours(&a.law, a.article)).ln(),
             ];
             Some((doc, f))
         })
@@ -203,6 +257,9 @@ pub struct TrainConfig {
     pub epochs: usize,
     pub learning_rate: f32,
     pub l2: f32,
+    /// Listwise (softmax over each question's candidates) instead of
+    /// pointwise logistic loss.
+    pub listwise: bool,
 }
 
 impl Default for TrainConfig {
@@ -212,29 +269,49 @@ impl Default for TrainConfig {
             epochs: 400,
             learning_rate: 0.5,
             l2: 1e-3,
+            listwise: false,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Settings for the listwise loss (its gradients are larger: a smaller
+    /// step, more of them).
+    pub fn listwise() -> TrainConfig {
+        TrainConfig {
+            epochs: 1000,
+            learning_rate: 0.1,
+            listwise: true,
+            ..TrainConfig::default()
         }
     }
 }
 
 impl Reranker {
-    /// Fit on rows `(features, is_gold)` by full-batch gradient descent on
-    /// the logistic loss, positives weighted to balance the classes.
+    /// Fit on the candidate lists of training questions (one list of
+    /// `(features, is_gold)` rows per question) by full-batch gradient
+    /// descent on standardised features. Pointwise (the default): logistic
+    /// loss on every row, positives weighted to balance the classes.
+    /// Listwise: the softmax of the scores over each question's candidates
+    /// should put its mass on the gold articles (questions with no gold
+    /// candidate are skipped).
     pub fn train(
-        rows: &[([f32; FEATURES.len()], bool)],
+        lists: &[Vec<([f32; FEATURES.len()], bool)>],
         priors: Priors,
         disabled: &[&str],
         cfg: TrainConfig,
     ) -> Reranker {
         let nf = FEATURES.len();
-        let n = rows.len().max(1) as f32;
+        let rows = || lists.iter().flatten();
+        let n = rows().count().max(1) as f32;
         let mut mean = vec![0.0f32; nf];
         let mut std = vec![0.0f32; nf];
-        for (x, _) in rows {
+        for (x, _) in rows() {
             for j in 0..nf {
                 mean[j] += x[j] / n;
             }
         }
-        for (x, _) in rows {
+        for (x, _) in rows() {
             for j in 0..nf {
                 std[j] += (x[j] - mean[j]).powi(2) / n;
             }
@@ -243,34 +320,80 @@ impl Reranker {
             *s = s.sqrt().max(1e-6);
         }
         let on: Vec<bool> = FEATURES.iter().map(|f| !disabled.contains(f)).collect();
-        let pos = rows.iter().filter(|r| r.1).count().max(1) as f32;
-        let neg = (rows.len() as f32 - pos).max(1.0);
-        let (wp, wn) = (n / (2.0 * pos), n / (2.0 * neg));
+        let standard = |l: &Vec<([f32; FEATURES.len()], bool)>| -> Vec<Vec<f32>> {
+            l.iter()
+                .map(|(x, _)| (0..nf).map(|j| (x[j] - mean[j]) / std[j]).collect())
+                .collect()
+        };
+        let dot = |zi: &[f32], w: &[f32]| zi.iter().zip(w).map(|(a, c)| a * c).sum::<f32>();
         let mut w = vec![0.0f32; nf];
         let mut b = 0.0f32;
-        let z: Vec<Vec<f32>> = rows
-            .iter()
-            .map(|(x, _)| (0..nf).map(|j| (x[j] - mean[j]) / std[j]).collect())
-            .collect();
-        for _ in 0..cfg.epochs {
-            let mut gw = vec![0.0f32; nf];
-            let mut gb = 0.0f32;
-            for (zi, (_, y)) in z.iter().zip(rows) {
-                let s: f32 = b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f32>();
-                let p = 1.0 / (1.0 + (-s).exp());
-                let (t, cw) = if *y { (1.0, wp) } else { (0.0, wn) };
-                let g = cw * (p - t);
+        if cfg.listwise {
+            let z: Vec<(Vec<Vec<f32>>, Vec<f32>)> = lists
+                .iter()
+                .filter(|l| l.iter().any(|r| r.1))
+                .map(|l| {
+                    let golds = l.iter().filter(|r| r.1).count() as f32;
+                    let t = l.iter().map(|r| f32::from(u8::from(r.1)) / golds);
+                    (standard(l), t.collect())
+                })
+                .collect();
+            let q = z.len().max(1) as f32;
+            let mut p: Vec<f32> = Vec::new();
+            for _ in 0..cfg.epochs {
+                let mut gw = vec![0.0f32; nf];
+                for (zs, target) in &z {
+                    p.clear();
+                    p.extend(zs.iter().map(|zi| dot(zi, &w)));
+                    let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0.0;
+                    for v in p.iter_mut() {
+                        *v = (*v - max).exp();
+                        sum += *v;
+                    }
+                    for ((zi, pi), t) in zs.iter().zip(&p).zip(target) {
+                        let g = pi / sum - t;
+                        for j in 0..nf {
+                            gw[j] += g * zi[j];
+                        }
+                    }
+                }
                 for j in 0..nf {
-                    gw[j] += g * zi[j];
-                }
-                gb += g;
-            }
-            for j in 0..nf {
-                if on[j] {
-                    w[j] -= cfg.learning_rate * (gw[j] / n + cfg.l2 * w[j]);
+                    if on[j] {
+                        w[j] -= cfg.learning_rate * (gw[j] / q + cfg.l2 * w[j]);
+                    }
                 }
             }
-            b -= cfg.learning_rate * gb / n;
+            // The softmax ignores a shared offset; shown probabilities
+            // start low for a typical candidate.
+            b = -2.0;
+        } else {
+            let z: Vec<(Vec<f32>, bool)> = lists
+                .iter()
+                .flat_map(|l| standard(l).into_iter().zip(l.iter().map(|r| r.1)))
+                .collect();
+            let pos = z.iter().filter(|r| r.1).count().max(1) as f32;
+            let neg = (z.len() as f32 - pos).max(1.0);
+            let (wp, wn) = (n / (2.0 * pos), n / (2.0 * neg));
+            for _ in 0..cfg.epochs {
+                let mut gw = vec![0.0f32; nf];
+                let mut gb = 0.0f32;
+                for (zi, y) in &z {
+                    let p = 1.0 / (1.0 + (-(b + dot(zi, &w))).exp());
+                    let (t, cw) = if *y { (1.0, wp) } else { (0.0, wn) };
+                    let g = cw * (p - t);
+                    for j in 0..nf {
+                        gw[j] += g * zi[j];
+                    }
+                    gb += g;
+                }
+                for j in 0..nf {
+                    if on[j] {
+                        w[j] -= cfg.learning_rate * (gw[j] / n + cfg.l2 * w[j]);
+                    }
+                }
+                b -= cfg.learning_rate * gb / n;
+            }
         }
         Reranker {
             depth: cfg.depth,
@@ -351,11 +474,13 @@ mod tests {
 
     #[test]
     fn priors_count_questions_and_leave_one_out() {
-        let q1 = vec![
-            ("中华人民共和国民法典".to_string(), 1079),
-            ("民法典".to_string(), 1087),
-        ];
-        let q2 = vec![("民法典".to_string(), 1079)];
+        let g = |law: &str, article: u32| Gold {
+            law: law.to_string(),
+            article,
+            chapter: "民法典#婚姻家庭编".to_string(),
+        };
+        let q1 = vec![g("中华人民共和国民法典", 1079), g("民法典", 1087)];
+        let q2 = vec![g("民法典", 1079)];
         let mut p = Priors::count([q1.as_slice(), q2.as_slice()].into_iter());
         assert_eq!(
             p.article("民法典", 1079),
