@@ -207,5 +207,5 @@ impl Encoder {
 
 /// Dot product of two equal-length vectors (cosine for normalised ones).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    lawbrain_kernels::dot(a, b)
 }

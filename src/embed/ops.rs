@@ -3,46 +3,14 @@
 //!
 //! candle's own `gelu_erf` and softmax call scalar `erf`/`exp` from libm per
 //! element; on the encoder's 1536-wide feed-forward layer that was ~20% of
-//! the time. These use branch-free polynomial approximations the compiler
-//! vectorizes: erf by Abramowitz & Stegun 7.1.28 (|error| ≤ 3e-7) and exp by
-//! range reduction to 2^n * 2^f, |f| <= 1/2, with a degree-6 polynomial (relative error ~2e-7).
+//! the time. The arithmetic lives in the `lawbrain-kernels` crate (built
+//! optimised and vectorised in every profile): branch-free polynomial
+//! approximations, erf by Abramowitz & Stegun 7.1.28 (|error| ≤ 3e-7) and
+//! exp by range reduction with a degree-6 polynomial (relative error ~2e-7).
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-/// erf(x), |error| ≤ 3e-7.
-#[inline(always)]
-pub fn erf(x: f32) -> f32 {
-    let a = x.abs();
-    let p = 1.0
-        + a * (0.070_523_08
-            + a * (0.042_282_01
-                + a * (0.009_270_527
-                    + a * (0.000_152_014_3 + a * (0.000_276_567_2 + a * 0.000_043_063_8)))));
-    let p2 = p * p;
-    let p4 = p2 * p2;
-    let p8 = p4 * p4;
-    let p16 = p8 * p8;
-    (1.0 - 1.0 / p16).copysign(x)
-}
-
-/// e^x for x in roughly [-87, 88] (clamped), relative error ~2e-7.
-#[inline(always)]
-pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    let t = x * std::f32::consts::LOG2_E;
-    // Round to nearest by the 1.5 * 2^23 trick (no libm call, vectorizes).
-    const MAGIC: f32 = 12_582_912.0;
-    let n = (t + MAGIC) - MAGIC;
-    let f = t - n; // [-0.5, 0.5]
-                   // 2^f = e^(f ln 2): Taylor to degree 6, |error| ~1e-7 on [-0.5, 0.5].
-    let p = 1.0
-        + f * (std::f32::consts::LN_2
-            + f * (0.240_226_5
-                + f * (0.055_504_11
-                    + f * (0.009_618_129 + f * (0.001_333_355 + f * 0.000_154_035_3)))));
-    let bits = ((n as i32 + 127) as u32) << 23;
-    p * f32::from_bits(bits)
-}
+pub use lawbrain_kernels::{erf, exp};
 
 /// GELU with the exact (erf) form the encoder was trained with.
 pub struct Gelu;
@@ -59,10 +27,8 @@ impl CustomOp1 for Gelu {
         let Some((a, b)) = l.contiguous_offsets() else {
             candle_core::bail!("gelu: contiguous input only")
         };
-        let out: Vec<f32> = v[a..b]
-            .iter()
-            .map(|&x| 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)))
-            .collect();
+        let mut out = v[a..b].to_vec();
+        lawbrain_kernels::gelu(&mut out);
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
 }
@@ -92,26 +58,12 @@ impl CustomOp1 for MaskedSoftmax {
         if n == 0 || !self.mask.len().is_multiple_of(n) {
             candle_core::bail!("softmax: mask does not fit")
         }
-        let rows_per_item = self.heads * n;
-        let mut out = v[a..b].to_vec();
-        for (r, row) in out.chunks_exact_mut(n).enumerate() {
-            let item = r / rows_per_item;
-            let mask = &self.mask[item * n..(item + 1) * n];
-            let mut max = f32::NEG_INFINITY;
-            for (x, m) in row.iter_mut().zip(mask) {
-                *x = *x * self.scale + m;
-                max = max.max(*x);
-            }
-            let mut sum = 0.0;
-            for x in row.iter_mut() {
-                *x = exp(*x - max);
-                sum += *x;
-            }
-            let inv = 1.0 / sum;
-            for x in row.iter_mut() {
-                *x *= inv;
-            }
+        let rows_per_item = (self.heads * n).max(1);
+        if ((b - a) / n).div_ceil(rows_per_item) > self.mask.len() / n {
+            candle_core::bail!("softmax: mask does not fit")
         }
+        let mut out = v[a..b].to_vec();
+        lawbrain_kernels::masked_softmax(&mut out, n, self.scale, &self.mask, rows_per_item);
         Ok((CpuStorage::F32(out), l.shape().clone()))
     }
 }
@@ -124,6 +76,27 @@ pub fn gelu(x: &Tensor) -> candle_core::Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vectorised_dot_products_match_plain_sums() {
+        // Lengths around the kernel's 16 lanes, including remainders.
+        for n in [0, 1, 15, 16, 17, 384, 390] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 13) as f32 - 6.0) / 4.0).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
+            let fast = crate::embed::dot(&a, &b);
+            assert!((f64::from(fast) - plain).abs() < 1e-4, "n={n}: {fast} vs {plain}");
+        }
+        // Many rows at once give the same as one at a time.
+        let dim = 20;
+        let rows: Vec<f32> = (0..dim * 5).map(|i| (i % 9) as f32 - 4.0).collect();
+        let q: Vec<f32> = (0..dim).map(|i| (i % 4) as f32).collect();
+        let mut out = vec![0f32; 5];
+        lawbrain_kernels::dots(&q, &rows, dim, &mut out);
+        for (i, o) in out.iter().enumerate() {
+            assert_eq!(*o, crate::embed::dot(&q, &rows[i * dim..(i + 1) * dim]));
+        }
+    }
 
     #[test]
     fn erf_and_exp_are_close_to_libm() {

@@ -345,16 +345,24 @@ impl Searcher {
         if out.cited.len() >= k {
             return Ok(out);
         }
-        let analysed = query::analyse(&self.data, &query);
-        if !analysed.terms.is_empty() {
+        // The lexical search (a few ms) runs while the question is embedded.
+        let dense = self.dense();
+        let lexical = || -> crate::Result<Vec<(usize, f32)>> {
+            let analysed = query::analyse(&self.data, &query);
+            if analysed.terms.is_empty() {
+                return Ok(Vec::new());
+            }
             let named = query::named_laws(&self.data, &query);
             let boosts = query::law_boosts(&self.data, &named, &analysed.rules);
             let q = query::build_query(&self.fields, &self.data, &analysed, opts, law.as_deref());
             let searcher = self.reader.searcher();
-            out.lexical = query::rank(&searcher, &self.data, &q, &boosts, pool)?;
-        }
-        if let Some(d) = self.dense() {
-            let qv = d.encoder.embed_query(&query)?;
+            query::rank(&searcher, &self.data, &q, &boosts, pool)
+        };
+        let embed = || dense.as_ref().map(|d| d.encoder.embed_query(&query));
+        let (lexical, qv) = rayon::join(lexical, embed);
+        out.lexical = lexical?;
+        if let (Some(d), Some(qv)) = (&dense, qv) {
+            let qv = qv?;
             let arts = &self.corpus.articles;
             out.dense = d.index.top(&qv, pool, |i| {
                 arts.get(i)
