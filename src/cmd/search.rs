@@ -103,8 +103,7 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
             text.lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(|l| {
-                    // Some exports write a missing answer as a bare NaN.
-                    let v: serde_json::Value = serde_json::from_str(&l.replace(": NaN", ": null"))?;
+                    let v: serde_json::Value = lawbrain::eval::cases::from_json_line(l)?;
                     Ok(v.get("question")
                         .and_then(|q| q.as_str())
                         .map(str::to_string)

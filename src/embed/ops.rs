@@ -85,7 +85,10 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 13) as f32 - 6.0) / 4.0).collect();
             let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
             let fast = crate::embed::dot(&a, &b);
-            assert!((f64::from(fast) - plain).abs() < 1e-4, "n={n}: {fast} vs {plain}");
+            assert!(
+                (f64::from(fast) - plain).abs() < 1e-4,
+                "n={n}: {fast} vs {plain}"
+            );
         }
         // Many rows at once give the same as one at a time.
         let dim = 20;

@@ -43,6 +43,16 @@ pub struct Case {
     pub notes: Option<String>,
 }
 
+/// Parse one JSONL line. Some exports (STARD's among them) write a missing
+/// value as a bare `NaN`, which is not JSON: it reads as `null`.
+pub fn from_json_line<T: serde::de::DeserializeOwned>(line: &str) -> serde_json::Result<T> {
+    if line.contains("NaN") {
+        serde_json::from_str(&line.replace(": NaN", ": null"))
+    } else {
+        serde_json::from_str(line)
+    }
+}
+
 /// Parse cases from JSONL text. Blank lines are skipped; a bad line, an
 /// empty id or question, or a repeated id is an error naming the line.
 pub fn parse_cases(text: &str) -> Result<Vec<Case>> {
@@ -53,7 +63,7 @@ pub fn parse_cases(text: &str) -> Result<Vec<Case>> {
         if line.is_empty() {
             continue;
         }
-        let case: Case = serde_json::from_str(line)
+        let case: Case = from_json_line(line)
             .map_err(|e| Error::InvalidInput(format!("cases line {}: {e}", i + 1)))?;
         if case.id.trim().is_empty() || case.question.trim().is_empty() {
             return Err(Error::InvalidInput(format!(
@@ -125,6 +135,18 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
         assert!(parse_cases("{\"id\":\"\",\"question\":\"q\"}").is_err());
+    }
+
+    #[test]
+    fn a_bare_nan_reads_as_missing() {
+        // STARD's export writes a missing lawyer's answer as NaN.
+        let c = parse_cases("{\"id\":\"s1\",\"question\":\"q\",\"answer\": NaN}").expect("parses");
+        assert_eq!(c[0].id, "s1");
+        // Text that merely mentions NaN stays as written.
+        let v: serde_json::Value =
+            from_json_line("{\"question\":\"NaN: 是什么\",\"answer\": NaN}").expect("parses");
+        assert_eq!(v["question"], "NaN: 是什么");
+        assert!(v["answer"].is_null());
     }
 
     #[test]

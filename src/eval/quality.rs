@@ -32,7 +32,8 @@ pub struct Reference {
     pub id: String,
     pub question: String,
     pub articles: Vec<GoldArticle>,
-    /// The lawyer's answer.
+    /// The lawyer's answer (empty where the file has none).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub answer: String,
 }
 
@@ -40,6 +41,11 @@ pub struct Reference {
 pub struct GoldArticle {
     pub law: String,
     pub article: u32,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Read a STARD-shaped JSONL file (a missing answer reads as empty).
@@ -51,9 +57,8 @@ pub fn load_references(path: &std::path::Path) -> crate::Result<Vec<Reference>> 
         if line.trim().is_empty() {
             continue;
         }
-        // A few lines carry no lawyer's answer (written as a bare NaN).
-        let line = line.replace("\"answer\": NaN", "\"answer\": \"\"");
-        let r: Reference = serde_json::from_str(&line).map_err(|e| {
+        // A few lines carry no lawyer's answer (a bare NaN, read as null).
+        let r: Reference = super::cases::from_json_line(line).map_err(|e| {
             crate::Error::InvalidInput(format!("{}:{}: {e}", path.display(), i + 1))
         })?;
         out.push(r);

@@ -42,8 +42,7 @@ pub fn load(path: &Path) -> Result<Vec<GoldQuery>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            // Some exports write a missing answer as a bare NaN.
-            serde_json::from_str(&l.replace(": NaN", ": null"))
+            super::cases::from_json_line(l)
                 .map_err(|e| Error::InvalidInput(format!("{} line {}: {e}", path.display(), i + 1)))
         })
         .collect()
