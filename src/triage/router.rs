@@ -750,6 +750,8 @@ pub struct Score {
     pub review_recall: f64,
     /// Per reason: (gold count, recall).
     pub reason_recall: Vec<(ReviewReason, usize, f64)>,
+    /// Wrong primaries as (labelled, predicted, count), most frequent first.
+    pub confusions: Vec<(Service, Service, usize)>,
 }
 
 impl Score {
@@ -783,13 +785,36 @@ impl Score {
                 (*r, gold.len(), hit as f64 / gold.len().max(1) as f64)
             })
             .collect();
+        let mut confusions: Vec<(Service, Service, usize)> = Vec::new();
+        for (c, p) in cases.iter().zip(preds).filter(|(c, p)| c.primary != p.0) {
+            match confusions
+                .iter_mut()
+                .find(|x| x.0 == c.primary && x.1 == p.0)
+            {
+                Some(x) => x.2 += 1,
+                None => confusions.push((c.primary, p.0, 1)),
+            }
+        }
+        confusions.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.id().cmp(b.0.id())));
         Score {
             n,
+            confusions,
             primary_accuracy: ok as f64 / n.max(1) as f64,
             review_precision: if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 },
             review_recall: if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 1.0 },
             reason_recall,
         }
+    }
+
+    /// The most frequent wrong primaries, for reports (`labelled->predicted xN`).
+    pub fn confusion_line(&self, most: usize) -> String {
+        let parts: Vec<String> = self
+            .confusions
+            .iter()
+            .take(most)
+            .map(|(g, p, n)| format!("{}->{} x{n}", g.id(), p.id()))
+            .collect();
+        parts.join(", ")
     }
 
     /// One line for reports.

@@ -204,24 +204,22 @@ pub fn report(ours: &Set, theirs: &Set, cv: bool) -> String {
     );
     for v in variants() {
         line(&mut out, format!("== {}", v.name));
+        let ot = cross(ours, theirs, &v);
+        line(&mut out, format!("  ours->theirs (held out): {}", ot.line()));
         line(
             &mut out,
-            format!(
-                "  ours->theirs (held out): {}",
-                cross(ours, theirs, &v).line()
-            ),
+            format!("    most frequent errors: {}", ot.confusion_line(8)),
         );
         let note = match (v.reads_rules, v.options.rule_reasons) {
             (_, true) => "primary held out (ours read with the rule scores recorded before tuning on each batch); review figures NOT held out: the hand-written review reasons were tuned on ours",
             (true, false) => "held out (ours read with the rule scores recorded before tuning on each batch)",
             _ => "held out",
         };
+        let to = cross(theirs, ours, &v);
+        line(&mut out, format!("  theirs->ours ({note}): {}", to.line()));
         line(
             &mut out,
-            format!(
-                "  theirs->ours ({note}): {}",
-                cross(theirs, ours, &v).line()
-            ),
+            format!("    most frequent errors: {}", to.confusion_line(8)),
         );
         if cv {
             line(
