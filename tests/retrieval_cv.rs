@@ -51,4 +51,14 @@ fn stard_five_fold_cross_validation() {
         r.fused_heldout.hit5,
         r.fused_heldout.mrr10
     );
+    // The abstention study (reported, not used by the gate): a held-out
+    // abstention must be right more often than a random pick would be.
+    let a = r.abstain.expect("abstention studied");
+    assert!(
+        a.rate > 0.0 && a.rate <= 0.35 && a.right > a.no_gold,
+        "abstains on {:.3}, right {:.3}, base rate {:.3}",
+        a.rate,
+        a.right,
+        a.no_gold
+    );
 }

@@ -99,6 +99,9 @@ pub struct CvReport {
     /// STARD's topics harder; the dev set falls from 0.756 to 0.641 hit@5).
     #[serde(default)]
     pub reranked_listwise_heldout: Option<RankMetrics>,
+    /// Abstaining when the reranker doubts its first article.
+    #[serde(default)]
+    pub abstain: Option<AbstainStudy>,
 }
 
 struct Scored {
@@ -271,30 +274,23 @@ pub fn cross_validate(
         _ => (None, None),
     };
     let cfg = TrainConfig::default();
-    let reranked_heldout = Some(rerank_cv(corpus, &scored, folds, &[], cfg));
-    let reranked_no_priors_heldout = Some(rerank_cv(
-        corpus,
-        &scored,
-        folds,
-        &[
-            "article_prior",
-            "law_prior",
-            "chapter_prior",
-            "neighbour_prior",
-        ],
-        cfg,
-    ));
-    let reranked_listwise_heldout = Some(rerank_cv(
-        corpus,
-        &scored,
-        folds,
-        &[],
-        TrainConfig::listwise(),
-    ));
+    let (reranked, confidence) = rerank_cv(corpus, &scored, folds, &[], cfg);
+    let reranked_heldout = Some(reranked);
+    let abstain = Some(abstain_study(&confidence, folds));
+    let no_priors = [
+        "article_prior",
+        "law_prior",
+        "chapter_prior",
+        "neighbour_prior",
+    ];
+    let reranked_no_priors_heldout = Some(rerank_cv(corpus, &scored, folds, &no_priors, cfg).0);
+    let reranked_listwise_heldout =
+        Some(rerank_cv(corpus, &scored, folds, &[], TrainConfig::listwise()).0);
     Ok(CvReport {
         reranked_heldout,
         reranked_no_priors_heldout,
         reranked_listwise_heldout,
+        abstain,
         folds,
         questions: scored.len(),
         fused_heldout: score(heldout.iter().map(|(g, r)| (g.as_slice(), r.clone()))),
@@ -384,9 +380,10 @@ fn rerank_cv(
     folds: usize,
     disabled: &[&str],
     cfg: TrainConfig,
-) -> RankMetrics {
+) -> (RankMetrics, Vec<Confidence>) {
     let f = Fusion::default();
     let mut out: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    let mut points = Vec::new();
     for k in 0..folds {
         let train: Vec<&Scored> = scored.iter().filter(|s| s.fold != k).collect();
         let golds: Vec<Vec<Gold>> = train.iter().map(|s| gold_keys(corpus, s)).collect();
@@ -405,10 +402,108 @@ fn rerank_cv(
                 lexical: &s.c.lexical,
                 dense: &s.c.dense,
             };
-            out.push((s.gold.clone(), docs(&model.rerank(corpus, &l))));
+            let ranked = model.rerank(corpus, &l);
+            points.push(Confidence {
+                fold: k,
+                top: ranked.first().map_or(0.0, |x| rerank::probability(x.1)),
+                gold_in_top5: ranked.iter().take(5).any(|(d, _)| s.gold.contains(d)),
+            });
+            out.push((s.gold.clone(), docs(&ranked)));
         }
     }
-    score(out.iter().map(|(g, r)| (g.as_slice(), r.clone())))
+    (
+        score(out.iter().map(|(g, r)| (g.as_slice(), r.clone()))),
+        points,
+    )
+}
+
+/// The reranker's confidence in its first article for one held-out question.
+#[derive(Debug, Clone, Copy)]
+struct Confidence {
+    fold: usize,
+    /// Probability the model gives its first article.
+    top: f32,
+    gold_in_top5: bool,
+}
+
+/// What abstaining below a reranker confidence would do (abstain = "the
+/// articles found do not govern this question"). Measured, not used by the
+/// answer gate: the threshold chosen here (0.94) would abstain on 25% of
+/// STARD's questions but on 85% of the dev set's everyday questions (whose
+/// gold is in the first five for 76%): the reranker's probabilities do not
+/// carry over to another way of asking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AbstainStudy {
+    /// The threshold chosen on all out-of-fold confidences.
+    pub threshold: f32,
+    /// Held out: each fold judged with the threshold chosen on the others.
+    pub rate: f64,
+    /// Share of abstentions where no gold article was in the first five.
+    pub right: f64,
+    /// Share of questions with no gold article in the first five.
+    pub no_gold: f64,
+    /// Share of those that were abstained on (recall of "abstain").
+    pub caught: f64,
+    /// Share of questions with a gold article in the first five that were
+    /// abstained on anyway.
+    pub lost: f64,
+}
+
+/// Most questions abstained on that the threshold may cost.
+const MAX_ABSTAIN: f64 = 0.30;
+
+/// The threshold with the best Youden's J of "abstain" against "no gold
+/// article in the first five" among those abstaining on at most
+/// [`MAX_ABSTAIN`] of questions (the relevance gate's criterion).
+fn choose_threshold(points: &[&Confidence]) -> f32 {
+    let n = points.len().max(1) as f64;
+    let bad = points.iter().filter(|p| !p.gold_in_top5).count().max(1) as f64;
+    let good = points.iter().filter(|p| p.gold_in_top5).count().max(1) as f64;
+    let mut best = (0.0f64, 0.0f32);
+    for step in 1..100 {
+        let t = step as f32 / 100.0;
+        let abst: Vec<&&Confidence> = points.iter().filter(|p| p.top < t).collect();
+        if abst.len() as f64 / n > MAX_ABSTAIN {
+            break;
+        }
+        let caught = abst.iter().filter(|p| !p.gold_in_top5).count() as f64;
+        let lost = abst.len() as f64 - caught;
+        let j = caught / bad - lost / good;
+        if j > best.0 {
+            best = (j, t);
+        }
+    }
+    best.1
+}
+
+fn abstain_study(points: &[Confidence], folds: usize) -> AbstainStudy {
+    let all: Vec<&Confidence> = points.iter().collect();
+    let (mut n, mut abst, mut right, mut bad, mut good, mut lost) = (0, 0, 0, 0, 0, 0);
+    for k in 0..folds {
+        let train: Vec<&Confidence> = points.iter().filter(|p| p.fold != k).collect();
+        let t = choose_threshold(&train);
+        for p in points.iter().filter(|p| p.fold == k) {
+            n += 1;
+            let a = p.top < t;
+            abst += usize::from(a);
+            if p.gold_in_top5 {
+                good += 1;
+                lost += usize::from(a);
+            } else {
+                bad += 1;
+                right += usize::from(a);
+            }
+        }
+    }
+    let share = |a: usize, b: usize| a as f64 / b.max(1) as f64;
+    AbstainStudy {
+        threshold: choose_threshold(&all),
+        rate: share(abst, n),
+        right: share(right, abst),
+        no_gold: share(bad, n),
+        caught: share(right, bad),
+        lost: share(lost, good),
+    }
 }
 
 fn examples<'a>(set: &[&'a Scored], dense: &'a DenseIndex) -> Vec<Example<'a>> {
@@ -537,6 +632,15 @@ impl CvReport {
         }
         if let Some(m) = &self.reranked_listwise_heldout {
             s.push_str(&row("hybrid + listwise reranker, held-out", m));
+        }
+        if let Some(a) = &self.abstain {
+            s.push_str(&format!(
+                "abstain when the reranker's first article is below its threshold (held out: \
+                 threshold from the other folds): abstains on {:.3} of questions, {:.3} of them \
+                 rightly (no gold in the first five); catches {:.3} of the {:.3} with no gold in \
+                 the first five, loses {:.3} of the rest; threshold on all folds {:.2} (not used: see AbstainStudy)\n",
+                a.rate, a.right, a.caught, a.no_gold, a.lost, a.threshold
+            ));
         }
         for (i, (f, m)) in self.chosen.iter().zip(&self.per_fold).enumerate() {
             s.push_str(&format!(

@@ -14,7 +14,7 @@
 //! `eval::retrieval_cv`; the shipped model is `rerank.json` beside this file,
 //! written by `lawbrain eval retrieval-cv --write-reranker`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -44,13 +44,14 @@ pub const FEATURES: [&str; 16] = [
 /// How often each article, chapter and law was a gold answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Priors {
-    /// `(law, article)` -> questions whose gold it was.
-    pub articles: HashMap<String, f32>,
+    /// `(law, article)` -> questions whose gold it was. (Ordered maps: the
+    /// model file is the same bytes each time it is written.)
+    pub articles: BTreeMap<String, f32>,
     /// law -> questions with a gold article of it.
-    pub laws: HashMap<String, f32>,
+    pub laws: BTreeMap<String, f32>,
     /// `law#headings` -> questions with a gold article under them.
     #[serde(default)]
-    pub chapters: HashMap<String, f32>,
+    pub chapters: BTreeMap<String, f32>,
 }
 
 /// One gold article of a training question.
@@ -248,6 +249,16 @@ pub struct Reranker {
     /// Where the model came from, for people reading the file.
     #[serde(default)]
     pub trained_on: String,
+}
+
+/// The probability a reranked head score carries (`1 + p`; scores outside
+/// the head, or not reranked, carry none and read as 0).
+pub fn probability(score: f32) -> f32 {
+    if (1.0..=2.0).contains(&score) {
+        score - 1.0
+    } else {
+        0.0
+    }
 }
 
 /// Training settings.

@@ -205,7 +205,10 @@ pub fn report(ours: &Set, theirs: &Set, cv: bool) -> String {
     for v in variants() {
         line(&mut out, format!("== {}", v.name));
         let ot = cross(ours, theirs, &v);
-        line(&mut out, format!("  ours->theirs (held out): {}", ot.line()));
+        line(
+            &mut out,
+            format!("  ours->theirs (held out): {}", ot.line()),
+        );
         line(
             &mut out,
             format!("    most frequent errors: {}", ot.confusion_line(8)),
