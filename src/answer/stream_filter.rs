@@ -8,7 +8,8 @@
 //! removed.
 //!
 //! The model is also asked to stop after 依据 (the next steps are built from
-//! verified parts): a line starting with 建议 ends the draft here.
+//! verified parts): a line starting with a next-steps heading (建议, 办理途径,
+//! 时限, ...) ends the draft here, before it is shown.
 
 use crate::cite::CiteStatus;
 use crate::corpus::aliases::NameIndex;
@@ -41,22 +42,36 @@ fn decoration(c: char) -> bool {
         || "*#.、．)）(（-—一二三四五六七八九十【】[]".contains(c)
 }
 
-/// Where a line of `text` at or after `from` is the section heading 建议
-/// (`建议：`, `**建议**`, a line of its own), if one is.
+/// Headings of the next-steps part of an answer. The model is asked to stop
+/// after 依据, but a small model goes on to write its own 办理途径 and 时限,
+/// and those may be invented; lawbrain builds that part from verified parts.
+const NEXT_STEPS_HEADINGS: [&str; 8] = [
+    "建议",
+    "办理途径",
+    "时限",
+    "联系方式",
+    "下一步",
+    "维权途径",
+    "处理建议",
+    "操作步骤",
+];
+
+/// Where a line of `text` at or after `from` is a next-steps section heading
+/// (`建议：`, `**办理途径**`, a line of its own), if one is.
 fn next_steps_heading(text: &str, from: usize) -> Option<usize> {
     let mut line_start = text[..from].rfind('\n').map_or(0, |i| i + 1);
     for line in text[line_start..].split_inclusive('\n') {
         let core = line.trim_start_matches(decoration);
-        let alone = core
+        let bare = core
             .trim_end()
-            .trim_end_matches(['*', '：', ':', '】', '#'])
-            == "建议";
-        if line_start >= from
-            && ((alone && line.ends_with('\n'))
-                || core.starts_with("建议：")
-                || core.starts_with("建议:")
-                || core.starts_with("建议**"))
-        {
+            .trim_end_matches(['*', '：', ':', '】', '#']);
+        let heading = NEXT_STEPS_HEADINGS.iter().any(|h| {
+            (bare == *h && line.ends_with('\n'))
+                || core
+                    .strip_prefix(h)
+                    .is_some_and(|rest| rest.starts_with(['：', ':', '*', '】']))
+        });
+        if line_start >= from && heading {
             return Some(line_start);
         }
         line_start += line.len();
@@ -69,10 +84,10 @@ fn next_steps_heading(text: &str, from: usize) -> Option<usize> {
 pub fn hold_point(text: &str) -> usize {
     // Trailing white space waits for what follows (nothing may follow).
     let mut h = text.trim_end().len();
-    // A last line that may still become the 建议 heading.
+    // A last line that may still become a next-steps heading.
     let ls = text.rfind('\n').map_or(0, |i| i + 1);
     let core = text[ls..].trim_start_matches(decoration);
-    if "建议".starts_with(core) {
+    if NEXT_STEPS_HEADINGS.iter().any(|hd| hd.starts_with(core)) {
         h = h.min(ls);
     }
     // An unclosed 《.
@@ -357,5 +372,16 @@ mod tests {
         assert_eq!(head("依据：\n3. 建议\n"), Some("依据：\n".len()));
         // Only headings at or after `from` count.
         assert_eq!(next_steps_heading("建议：x\n结论", 3), None);
+        // The model's own 办理途径 and 时限 (which may be invented) are cut
+        // as well; the words inside a sentence are not headings.
+        let t =
+            "结论：可以投诉。\n依据：第九条。\n\n办理途径：向劳动行政部门投诉。\n时限：十五日内。";
+        assert_eq!(head(t), Some(t.find("办理途径").expect("present")));
+        assert_eq!(
+            head("依据：第九条。\n**时限**：一年"),
+            Some("依据：第九条。\n".len())
+        );
+        assert_eq!(head("依据：\n时限是一年，从知道之日起算。"), None);
+        assert_eq!(head("依据：仲裁时限为一年。\n"), None);
     }
 }
