@@ -218,6 +218,26 @@ pub struct TriageArgs {
     pub directory: Option<PathBuf>,
 }
 
+/// Where the service keeps conversations, reviews and accounts (`serve`,
+/// `user`, `purge`; global, so `user` takes them after its action too).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Service database (default data/lawbrain.sqlite3).
+    #[arg(long, env = "LAWBRAIN_DB", global = true)]
+    pub db: Option<PathBuf>,
+    /// PostgreSQL database instead of the SQLite file, shared by several
+    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
+    /// it on a private network, a Unix socket or a TLS tunnel).
+    #[arg(
+        long,
+        env = "LAWBRAIN_DATABASE",
+        hide_env_values = true,
+        conflicts_with = "db",
+        global = true
+    )]
+    pub database: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -227,19 +247,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "LAWBRAIN_ADDR")]
     pub addr: String,
-    /// Service database (default data/lawbrain.sqlite3).
-    #[arg(long, env = "LAWBRAIN_DB")]
-    pub db: Option<PathBuf>,
-    /// PostgreSQL database instead of the SQLite file, shared by several
-    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
-    /// it on a private network, a Unix socket or a TLS tunnel).
-    #[arg(
-        long,
-        env = "LAWBRAIN_DATABASE",
-        hide_env_values = true,
-        conflicts_with = "db"
-    )]
-    pub database: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Do not fetch missing assets or build the index at start.
     #[arg(long)]
     pub no_setup: bool,
@@ -285,20 +294,8 @@ pub struct ServeArgs {
 pub struct UserArgs {
     #[command(subcommand)]
     pub action: UserAction,
-    /// Service database (default data/lawbrain.sqlite3).
-    #[arg(long, env = "LAWBRAIN_DB", global = true)]
-    pub db: Option<PathBuf>,
-    /// PostgreSQL database instead of the SQLite file, shared by several
-    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
-    /// it on a private network, a Unix socket or a TLS tunnel).
-    #[arg(
-        long,
-        env = "LAWBRAIN_DATABASE",
-        hide_env_values = true,
-        conflicts_with = "db",
-        global = true
-    )]
-    pub database: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,18 +318,8 @@ pub enum Role {
 
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    #[arg(long, env = "LAWBRAIN_DB")]
-    pub db: Option<PathBuf>,
-    /// PostgreSQL database instead of the SQLite file, shared by several
-    /// servers: postgres://user:password@host:5432/db (not encrypted: keep
-    /// it on a private network, a Unix socket or a TLS tunnel).
-    #[arg(
-        long,
-        env = "LAWBRAIN_DATABASE",
-        hide_env_values = true,
-        conflicts_with = "db"
-    )]
-    pub database: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Delete conversations older than this many days.
     #[arg(long, default_value_t = 180)]
     pub older_than_days: u32,

@@ -57,6 +57,22 @@ async fn login(url: &str, name: &str, password: &str) -> String {
         .to_string()
 }
 
+/// Post a staff decision on a review item.
+async fn decide(
+    url: &str,
+    cookie: &str,
+    review_id: i64,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client()
+        .post(format!("{url}/review/{review_id}"))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("send")
+}
+
 async fn healthz(url: &str) -> (u16, String) {
     let r = client()
         .get(format!("{url}/healthz"))
@@ -122,33 +138,33 @@ async fn two_servers_share_answers_reviews_logins_and_the_purge() {
         "the phone number was redacted before storing"
     );
     let csrf_b = csrf_of(&html);
-    let r = client()
-        .post(format!("{}/review/{review_id}", b.url))
-        .header("cookie", &cookie_b)
-        .form(&[
+    let r = decide(
+        &b.url,
+        &cookie_b,
+        review_id,
+        &[
             ("action", "approve"),
             ("answer", "可向劳动监察大队投诉。"),
             ("csrf", csrf_b.as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     // The same decision on A now: refused, the first one stands.
     let cookie_a = login(&a.url, "li", "staff-pass-1").await;
     let html = get_html(&client(), format!("{}/review?status=all", a.url), &cookie_a).await;
     let csrf_a = csrf_of(&html);
-    let r = client()
-        .post(format!("{}/review/{review_id}", a.url))
-        .header("cookie", &cookie_a)
-        .form(&[
+    let r = decide(
+        &a.url,
+        &cookie_a,
+        review_id,
+        &[
             ("action", "reject"),
             ("comment", "不行"),
             ("csrf", csrf_a.as_str()),
-        ])
-        .send()
-        .await
-        .expect("send");
+        ],
+    )
+    .await;
     assert_eq!(
         r.status(),
         409,

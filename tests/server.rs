@@ -586,40 +586,7 @@ async fn personal_numbers_are_redacted_before_storing() {
 
 /// Log in through the form; returns the session cookie value.
 async fn login(url: &str, name: &str, password: &str) -> reqwest::Response {
-    let c = client();
-    let page = c
-        .get(format!("{url}/login"))
-        .send()
-        .await
-        .expect("login page");
-    let set = page.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    let token = set
-        .split(';')
-        .next()
-        .expect("kv")
-        .split_once('=')
-        .expect("=")
-        .1
-        .to_string();
-    let html = page.text().await.expect("html");
-    assert!(
-        html.contains(&format!("value=\"{token}\"")),
-        "the form carries the CSRF token"
-    );
-    c.post(format!("{url}/login"))
-        .header("cookie", format!("lb_login_csrf={token}"))
-        .form(&[
-            ("name", name),
-            ("password", password),
-            ("csrf", &token),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .expect("login")
+    serverkit::post_login(url, name, password, "").await
 }
 
 fn session_cookie(r: &reqwest::Response) -> String {

@@ -101,9 +101,11 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| {
-                    let v: serde_json::Value = lawbrain::eval::cases::from_json_line(l)?;
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    let v: serde_json::Value = lawbrain::eval::cases::from_json_line(l)
+                        .with_context(|| format!("{} line {}", path.display(), i + 1))?;
                     Ok(v.get("question")
                         .and_then(|q| q.as_str())
                         .map(str::to_string)

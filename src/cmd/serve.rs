@@ -14,7 +14,7 @@ use lawbrain::server::{AppState, ServerConfig};
 use lawbrain::store::{Database, DirLock, Role as StoreRole, Store};
 use lawbrain::triage::Directory;
 
-use crate::cli::{PurgeArgs, Role, ServeArgs, UserAction, UserArgs};
+use crate::cli::{PurgeArgs, Role, ServeArgs, StoreArgs, UserAction, UserArgs};
 
 fn db_path(db: &Option<PathBuf>, paths: &Paths) -> PathBuf {
     db.clone()
@@ -22,10 +22,10 @@ fn db_path(db: &Option<PathBuf>, paths: &Paths) -> PathBuf {
 }
 
 /// The service database: PostgreSQL with `--database`, else the SQLite file.
-fn database(db: &Option<PathBuf>, url: &Option<String>, paths: &Paths) -> anyhow::Result<Database> {
-    Ok(match url {
+fn database(store: &StoreArgs, paths: &Paths) -> anyhow::Result<Database> {
+    Ok(match &store.database {
         Some(url) => Database::postgres(url)?,
-        None => Database::Sqlite(db_path(db, paths)),
+        None => Database::Sqlite(db_path(&store.db, paths)),
     })
 }
 
@@ -103,7 +103,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     // Bad remote-engine settings (a URL, an unset key variable) stop here.
     super::ask::remote_options(&a.model)?;
     let paths = super::paths(&a.data);
-    let db = database(&a.db, &a.database, &paths)?;
+    let db = database(&a.store, &paths)?;
     // First, before any slow setup: one server per SQLite file's directory.
     // (Several servers share a PostgreSQL database by design.)
     let lock = match &db {
@@ -276,7 +276,7 @@ fn spawn_dense(searcher: Arc<Searcher>, data: &crate::cli::DataArgs) {
 
 pub fn user(a: UserArgs) -> anyhow::Result<()> {
     let paths = Paths::from_env();
-    let store = open_store(&database(&a.db, &a.database, &paths)?)?;
+    let store = open_store(&database(&a.store, &paths)?)?;
     match a.action {
         UserAction::Add { name, role } => {
             let password = match std::env::var("LAWBRAIN_PASSWORD") {
@@ -308,7 +308,7 @@ pub fn user(a: UserArgs) -> anyhow::Result<()> {
 
 pub fn purge(a: PurgeArgs) -> anyhow::Result<()> {
     let paths = Paths::from_env();
-    let store = open_store(&database(&a.db, &a.database, &paths)?)?;
+    let store = open_store(&database(&a.store, &paths)?)?;
     let r = store.purge(a.older_than_days)?;
     println!(
         "purged {} conversations older than {} days and {} expired sessions",

@@ -318,6 +318,11 @@ pub async fn post_login(url: &str, name: &str, password: &str, next: &str) -> re
         .and_then(|kv| kv.split_once('='))
         .map(|(_, v)| v.to_string())
         .expect("csrf cookie");
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains(&format!("value=\"{token}\"")),
+        "the form carries the CSRF token"
+    );
     c.post(format!("{url}/login"))
         .header("cookie", format!("lb_login_csrf={token}"))
         .form(&[
