@@ -124,6 +124,7 @@ fn open_searcher(data: &DataArgs) -> anyhow::Result<(lawbrain::config::Paths, Se
         .context("preparing the search index")?;
     let s = Searcher::open(&paths.index).context("opening the search index")?;
     super::attach_dense(&s, data)?;
+    lawbrain::triage::router::Router::warm_dense();
     Ok((paths, s))
 }
 

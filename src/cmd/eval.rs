@@ -27,7 +27,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             let cache = Paths::from_env().cache;
             match lawbrain::embed::Encoder::from_cache(&cache) {
                 Ok(e) => {
-                    lawbrain::triage::use_encoder(Arc::new(e));
+                    lawbrain::triage::use_encoder(Arc::new(e), Some(&cache));
                 }
                 Err(e) => eprintln!("triage without the sentence embedding: {e}"),
             }
@@ -67,6 +67,7 @@ fn open_searcher(paths: &Paths, data: &crate::cli::DataArgs) -> anyhow::Result<A
         .context("preparing the search index")?;
     let s = Searcher::open(&paths.index).context("opening the search index")?;
     super::attach_dense(&s, data)?;
+    lawbrain::triage::router::Router::warm_dense();
     Ok(Arc::new(s))
 }
 

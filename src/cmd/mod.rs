@@ -90,6 +90,7 @@ pub fn attach_dense_if(
             return Ok(());
         }
     };
+    lawbrain::triage::use_encoder(encoder.clone(), Some(&p.cache));
     if !build && !searcher.has_dense_on_disk(&encoder) {
         tracing::info!("no dense index yet (run `lawbrain index`); searching lexically");
         return Ok(());

@@ -258,6 +258,10 @@ fn spawn_dense(searcher: Arc<Searcher>, data: &crate::cli::DataArgs) {
                     return;
                 }
             };
+            // Triage switches to the router that reads the sentence
+            // embedding first (seconds); the dense index may take longer.
+            lawbrain::triage::use_encoder(encoder.clone(), Some(&cache));
+            lawbrain::triage::router::Router::warm_dense();
             let mut log = lawbrain::progress::LogProgress::default();
             match searcher.attach_dense(encoder, &cache, &mut log) {
                 Ok(m) => tracing::info!(

@@ -18,6 +18,7 @@ pub fn run(a: TriageArgs) -> anyhow::Result<()> {
         None => Directory::builtin(),
     };
     let hits = retrieve(&a, question);
+    embed(&a);
     let t = triage::triage(question, &hits, &directory);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&t)?);
@@ -25,6 +26,22 @@ pub fn run(a: TriageArgs) -> anyhow::Result<()> {
         print_text(&t);
     }
     Ok(())
+}
+
+/// Route with the router that reads the sentence embedding, as `serve`
+/// does, when the encoder is set up (unless `--lexical`).
+fn embed(a: &TriageArgs) {
+    if a.data.lexical {
+        return;
+    }
+    let cache = super::paths(&a.data).cache;
+    match lawbrain::embed::Encoder::from_cache(&cache) {
+        Ok(e) => {
+            triage::use_encoder(std::sync::Arc::new(e), Some(&cache));
+            triage::router::Router::warm_dense();
+        }
+        Err(e) => tracing::info!("triage without the sentence embedding: {e}"),
+    }
 }
 
 /// Hits from the index when one exists; none otherwise (triage still works).

@@ -327,6 +327,7 @@ pub async fn healthz(State(state): S) -> Response {
         "connections": state.connections.open(),
         "model": state.pipeline.model_name(),
         "retrieval": state.pipeline.retrieval_mode(),
+        "triage_router": crate::triage::router_mode(),
         "queue_depth": state.queue.depth(),
         "generations_running": state.queue.running(),
         "generators": state.queue.generators(),
@@ -364,6 +365,17 @@ pub async fn metrics(State(state): S) -> Response {
         body.push_str(&format!(
             "lawbrain_retrieval_mode{{mode=\"{m}\"}} {}\n",
             u8::from(m == mode)
+        ));
+    }
+    let triage = crate::triage::router_mode();
+    body.push_str(
+        "# HELP lawbrain_triage_router Triage router that is live (1 for the current one).\n\
+         # TYPE lawbrain_triage_router gauge\n",
+    );
+    for m in ["ngrams", "embedding"] {
+        body.push_str(&format!(
+            "lawbrain_triage_router{{router=\"{m}\"}} {}\n",
+            u8::from(m == triage)
         ));
     }
     (

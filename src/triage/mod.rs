@@ -14,7 +14,8 @@
 //!    first use on our labelled batches and the other author's policy cases,
 //!    over character n-grams, the hand-written rules' scores (`rules.rs`,
 //!    `facts.rs`, `signals.rs`, `domains.toml`, now features, not deciders),
-//!    and — once plugged in at [`embedding_of`] — a sentence embedding. It
+//!    and a sentence embedding once the encoder is given ([`use_encoder`],
+//!    [`router::Router::warm_dense`]; until then an n-gram router). It
 //!    picks the primary service and decides each review reason with a
 //!    threshold tuned for recall by cross-validation.
 //! 3. The review reasons of the hand-written rules are added (measured: they
@@ -274,12 +275,33 @@ pub fn triage_in_year(question: &str, hits: &[Hit], directory: &Directory, year:
 
 static ENCODER: std::sync::OnceLock<std::sync::Arc<crate::embed::Encoder>> =
     std::sync::OnceLock::new();
+static EMBED_CACHE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
-/// Give triage the dense encoder (once per process, before the router is
-/// first trained: training and run time must read the same features).
-/// Returns false when one was already set.
-pub fn use_encoder(encoder: std::sync::Arc<crate::embed::Encoder>) -> bool {
+/// The folder given with [`use_encoder`].
+pub fn embedding_cache() -> Option<&'static std::path::Path> {
+    EMBED_CACHE.get().map(|p| p.as_path())
+}
+
+/// Give triage the dense encoder (once per process). Nothing changes until
+/// [`router::Router::warm_dense`] has trained the router that reads the
+/// sentence embedding; until then triage routes with the n-gram router, so
+/// a question is always read the way its router was trained. `cache` is
+/// where the training cases' embeddings are kept (the asset cache: a new
+/// checkout reuses them; without it they are computed each time, about 15 s
+/// on 2 cores). Returns false when an encoder was already set.
+pub fn use_encoder(
+    encoder: std::sync::Arc<crate::embed::Encoder>,
+    cache: Option<&std::path::Path>,
+) -> bool {
+    if let Some(c) = cache {
+        let _ = EMBED_CACHE.set(c.join("triage"));
+    }
     ENCODER.set(encoder).is_ok()
+}
+
+/// The encoder given with [`use_encoder`].
+pub fn encoder() -> Option<&'static std::sync::Arc<crate::embed::Encoder>> {
+    ENCODER.get()
 }
 
 /// The sentence embedding the router reads, when an encoder was given with
@@ -292,6 +314,16 @@ pub fn embedding_of(question: &str) -> Option<Vec<f32>> {
             tracing::warn!("triage: embedding failed ({e}); routing without it");
             None
         }
+    }
+}
+
+/// Which router triage uses now: `"embedding"` once the router that reads
+/// the sentence embedding is trained, else `"ngrams"`.
+pub fn router_mode() -> &'static str {
+    if router::Router::dense_ready() {
+        "embedding"
+    } else {
+        "ngrams"
     }
 }
 
@@ -308,17 +340,29 @@ pub struct Reading {
 }
 
 /// Read `question`: the hand-written facts and rules (as features), the
-/// legal-aid hint, and the router's inputs. Injection wrappers matched by
-/// the hard rules are removed from the text the router reads.
+/// legal-aid hint, and the router's inputs (with the sentence embedding when
+/// an encoder was given). Injection wrappers matched by the hard rules are
+/// removed from the text the router reads.
 pub fn read(question: &str, hits: &[Hit], year: i32) -> Reading {
-    let routed = hard_rules::HardRules::builtin().strip(question);
+    read_as(question, hits, year, true)
+}
+
+/// The text the router reads for `question` (injection wrappers removed).
+pub fn routed_text(question: &str) -> String {
+    hard_rules::HardRules::builtin().strip(question)
+}
+
+/// [`read`], embedding the question only when `embed` (a router trained
+/// without the embedding must read questions without it).
+pub fn read_as(question: &str, hits: &[Hit], year: i32, embed: bool) -> Reading {
+    let routed = routed_text(question);
     let f = facts::read(&routed, year);
     let scores = rules::score(&f, hits);
     let (aid, aid_why) = legal_aid::assess(&f);
     let rule_review = review::reasons(&f, &aid);
     let inputs = router::Inputs {
         text: learned::without_filler(&f.factual_text),
-        embedding: embedding_of(&routed),
+        embedding: if embed { embedding_of(&routed) } else { None },
         laws: hits
             .iter()
             .take(5)
@@ -416,7 +460,7 @@ pub fn triage_with(
     directory: &Directory,
     year: i32,
 ) -> Triage {
-    let r = read(question, hits, year);
+    let r = read_as(question, hits, year, router.reads_embedding());
     triage_reading(router, opts, question, r, hits, directory)
 }
 
