@@ -188,11 +188,16 @@ pub fn report(ours: &Set, theirs: &Set, cv: bool) -> String {
     line(
         &mut out,
         format!(
-            "cross-author triage: ours = {} ({} cases), theirs = {} ({} cases)",
+            "cross-author triage: ours = {} ({} cases), theirs = {} ({} cases); the router {} the sentence embedding",
             ours.name,
             ours.cases.len(),
             theirs.name,
-            theirs.cases.len()
+            theirs.cases.len(),
+            if ours.readings.iter().any(|r| r.inputs.embedding.is_some()) {
+                "reads"
+            } else {
+                "does NOT read (encoder not set up: run `lawbrain setup`)"
+            }
         ),
     );
     line(
