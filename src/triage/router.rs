@@ -153,6 +153,11 @@ pub struct Blocks {
     pub rules: bool,
     /// The review reasons the hand-written rules raise as features.
     pub rule_reasons: bool,
+    /// The laws of the top five retrieved articles (`law:劳动合同法`).
+    /// Measured with every labelled case searched (hybrid, top 5): 5-fold
+    /// accuracy inside ours 0.778 and inside theirs 0.596, against 0.781 /
+    /// 0.604 without (cross-author 0.642 / 0.667 against 0.646 / 0.658):
+    /// no gain, so off, and the training cases need not be searched.
     pub laws: bool,
     pub embedding: bool,
     /// Length of the embedding block after it is centred on the training
