@@ -456,6 +456,20 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 400)]
         articles: usize,
     },
+    /// Triage latency per question, with and without the sentence
+    /// embedding (the encoder's cache emptied before each), and the time to
+    /// train the routers.
+    Triage {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Cases file (JSONL with `question`) whose questions are triaged
+        /// (default: the built-in labelled cases).
+        #[arg(long)]
+        cases: Option<PathBuf>,
+        /// At most this many questions.
+        #[arg(long, default_value_t = 300)]
+        limit: usize,
+    },
     /// Load time, prompt and generation tokens/s, TTFT, peak RSS.
     Llm {
         #[command(flatten)]

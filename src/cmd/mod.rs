@@ -36,6 +36,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 rounds,
             } => search::bench(data, cases, rounds),
             BenchWhat::Embed { data, articles } => search::bench_embed(data, articles),
+            BenchWhat::Triage { data, cases, limit } => triage::bench(data, cases, limit),
             BenchWhat::Llm {
                 data,
                 model,

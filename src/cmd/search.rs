@@ -97,25 +97,7 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
     );
 
     let questions: Vec<String> = match &cases {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            text.lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| {
-                    let v: serde_json::Value = lawbrain::eval::cases::from_json_line(l)
-                        .with_context(|| format!("{} line {}", path.display(), i + 1))?;
-                    Ok(v.get("question")
-                        .and_then(|q| q.as_str())
-                        .map(str::to_string)
-                        .unwrap_or_default())
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?
-                .into_iter()
-                .filter(|q| !q.is_empty())
-                .collect()
-        }
+        Some(path) => questions_of(path)?,
         None => DEFAULT_QUERIES.iter().map(|q| q.to_string()).collect(),
     };
     anyhow::ensure!(!questions.is_empty(), "no questions to run");
@@ -152,6 +134,27 @@ pub fn bench(data: DataArgs, cases: Option<PathBuf>, rounds: usize) -> anyhow::R
         _ => println!("peak RSS: unknown"),
     }
     Ok(())
+}
+
+/// The questions of a cases file (JSONL with `question`), naming the line
+/// of a bad one.
+pub fn questions_of(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let questions: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let v: serde_json::Value = lawbrain::eval::cases::from_json_line(l)
+                .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+            Ok(v.get("question")
+                .and_then(|q| q.as_str())
+                .map(str::to_string)
+                .unwrap_or_default())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(questions.into_iter().filter(|q| !q.is_empty()).collect())
 }
 
 /// Queries used when no cases file is given.

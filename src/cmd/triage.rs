@@ -129,3 +129,73 @@ fn print_text(t: &Triage) {
         println!("电话：{}", r.phones.join("、"));
     }
 }
+
+/// `lawbrain bench triage`: how long triage takes per question, with the
+/// n-gram router and with the router that reads the sentence embedding
+/// (the encoder's recent-questions cache emptied before each question, so
+/// the embedding is timed), and how long each router takes to train.
+pub fn bench(
+    data: crate::cli::DataArgs,
+    cases: Option<std::path::PathBuf>,
+    limit: usize,
+) -> anyhow::Result<()> {
+    use lawbrain::bench::percentile;
+    use std::time::Instant;
+    let questions: Vec<String> = match &cases {
+        Some(p) => super::search::questions_of(p)?,
+        None => triage::router::our_cases()?
+            .into_iter()
+            .chain(triage::router::policy_cases()?)
+            .map(|c| c.question)
+            .collect(),
+    };
+    let questions: Vec<String> = questions.into_iter().take(limit.max(1)).collect();
+    anyhow::ensure!(!questions.is_empty(), "no questions to run");
+    let dir = Directory::builtin();
+    let time = |label: &str, forget: &dyn Fn()| {
+        let mut ms = Vec::new();
+        for q in &questions {
+            forget();
+            let t = Instant::now();
+            let _ = triage::triage_in_year(q, &[], &dir, triage::TRAIN_YEAR);
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "{label}: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} questions)",
+            percentile(&ms, 50.0),
+            percentile(&ms, 95.0),
+            percentile(&ms, 99.0),
+            ms.last().copied().unwrap_or(0.0),
+            ms.len()
+        );
+    };
+    let t = Instant::now();
+    triage::router::Router::builtin();
+    println!(
+        "n-gram router trained in {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    time("triage, n-gram router", &|| {});
+    if data.lexical {
+        return Ok(());
+    }
+    let cache = super::paths(&data).cache;
+    let enc = std::sync::Arc::new(lawbrain::embed::Encoder::from_cache(&cache)?);
+    triage::use_encoder(enc.clone(), Some(&cache));
+    let t = Instant::now();
+    anyhow::ensure!(
+        triage::router::Router::warm_dense().is_some(),
+        "the router that reads the sentence embedding did not train (see the log)"
+    );
+    println!(
+        "embedding router trained in {:.0} ms (training embeddings from {})",
+        t.elapsed().as_secs_f64() * 1000.0,
+        cache.join("triage").display()
+    );
+    time(
+        "triage with the sentence embedding (embedding included)",
+        &|| enc.forget_recent(),
+    );
+    Ok(())
+}
