@@ -33,8 +33,8 @@ fn cross_author_report() {
     let t2o = xauthor::cross(&theirs, &ours, &shipped);
     println!("shipped ours->theirs: {}", o2t.line());
     println!("shipped theirs->ours: {}", t2o.line());
-    // Floors: the measured figures (0.642 / 0.914 / 0.653 and 0.661 / 1.000
-    // / 0.493) less a margin. Review recall was 0.829 while the learned
+    // Floors: the measured figures (0.642 / 0.933 / 0.649 and 0.661 / 1.000
+    // / 0.480) less a margin. Review recall was 0.829 while the learned
     // router could flag injection too; it flagged 12 of the first 150 real
     // STARD questions (and plain wage questions), so injection is left to
     // the hard rules. The targets (0.75 accuracy, 0.92 recall at
