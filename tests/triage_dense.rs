@@ -4,7 +4,8 @@
 
 mod common;
 
-use lawbrain::embed::dot;
+use lawbrain::embed::{dot, Kind};
+use lawbrain::progress::NoProgress;
 use lawbrain::triage::{self, router, router::Router, Directory, Service};
 
 #[test]
@@ -36,25 +37,29 @@ fn triage_switches_to_the_embedding_router_and_keeps_its_training_embeddings() {
         "deterministic"
     );
 
-    // The training embeddings are kept in the cache, one per labelled case,
-    // and match what the encoder gives the same text one at a time.
-    let n =
-        router::our_cases().expect("ours").len() + router::policy_cases().expect("theirs").len();
-    let files: Vec<_> = std::fs::read_dir(cache.path().join("triage"))
-        .expect("cache folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
+    // The training embeddings are kept in the cache's vector store (asking
+    // it again embeds nothing), and match what the encoder gives the same
+    // text one at a time.
+    let texts: Vec<String> = router::our_cases()
+        .expect("ours")
+        .into_iter()
+        .chain(router::policy_cases().expect("theirs"))
+        .map(|c| triage::routed_text(&c.question))
         .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let bytes = std::fs::read(&files[0]).expect("read");
-    assert_eq!(bytes.len(), n * 384 * 4);
-    let first: Vec<f32> = bytes[..384 * 4]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let case = &router::our_cases().expect("ours")[0];
-    let one = enc
-        .embed_query(&triage::routed_text(&case.question))
-        .expect("embed");
-    assert!(dot(&first, &one) > 0.999, "cos {}", dot(&first, &one));
+    let (stored, embedded) = lawbrain::search::dense::embed_stored(
+        &texts,
+        Kind::Query,
+        &enc,
+        cache.path(),
+        &mut NoProgress,
+    )
+    .expect("vector store");
+    assert_eq!(embedded, 0, "the training embeddings were stored");
+    assert_eq!(stored.len(), texts.len());
+    let one = enc.embed_query(&texts[0]).expect("embed");
+    assert!(
+        dot(&stored[0], &one) > 0.999,
+        "cos {}",
+        dot(&stored[0], &one)
+    );
 }

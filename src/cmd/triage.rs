@@ -189,9 +189,9 @@ pub fn bench(
         "the router that reads the sentence embedding did not train (see the log)"
     );
     println!(
-        "embedding router trained in {:.0} ms (training embeddings from {})",
+        "embedding router trained in {:.0} ms (training embeddings from the vector store in {})",
         t.elapsed().as_secs_f64() * 1000.0,
-        cache.join("triage").display()
+        cache.display()
     );
     time(
         "triage with the sentence embedding (embedding included)",

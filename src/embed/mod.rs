@@ -43,7 +43,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn prefix(self) -> &'static str {
+    /// The prefix e5 expects before a text of this kind.
+    pub fn prefix(self) -> &'static str {
         match self {
             Kind::Query => "query: ",
             Kind::Passage => "passage: ",

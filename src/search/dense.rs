@@ -73,6 +73,16 @@ fn passage_key(text: &str) -> [u8; KEY] {
     k
 }
 
+/// Key of `text` embedded as `kind` in the vector store: passages by their
+/// text (as the store has always been keyed), questions by the text the
+/// model sees (`query: ` and the text), so the two never collide.
+fn store_key(text: &str, kind: Kind) -> [u8; KEY] {
+    match kind {
+        Kind::Passage => passage_key(text),
+        Kind::Query => passage_key(&format!("{}{text}", kind.prefix())),
+    }
+}
+
 /// Fingerprint of the passages of a corpus (order included).
 fn corpus_fingerprint(keys: &[[u8; KEY]]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -234,18 +244,19 @@ fn read_store(path: &Path) -> Result<HashMap<[u8; KEY], Vec<f32>>> {
     Ok(map)
 }
 
-/// Make sure the live build under `dir` has a dense index for `corpus`:
-/// load it when present, else embed what the vector store lacks and write it.
-pub fn ensure(
-    dir: &Path,
-    corpus: &Corpus,
+/// Embeddings of `texts` as `kind`, in order, from the content-addressed
+/// vector store in the cache (`dense/<encoder>/vectors.bin`); what it lacks
+/// is embedded in chunks (with progress) and appended. Processes share the
+/// store under a file lock: one embeds, the others wait and reuse. Returns
+/// the vectors and how many texts were embedded.
+pub fn embed_stored(
+    texts: &[String],
+    kind: Kind,
     encoder: &Encoder,
     cache: &Path,
     progress: &mut dyn Progress,
-) -> Result<(DenseIndex, DenseManifest)> {
-    let t0 = std::time::Instant::now();
-    let texts: Vec<String> = corpus.articles.iter().map(passage_text).collect();
-    let keys: Vec<[u8; KEY]> = texts.iter().map(|t| passage_key(t)).collect();
+) -> Result<(Vec<Vec<f32>>, usize)> {
+    let keys: Vec<[u8; KEY]> = texts.iter().map(|t| store_key(t, kind)).collect();
     let sdir = store_dir(cache, &encoder.fingerprint);
     std::fs::create_dir_all(&sdir).ctx(|| format!("creating {}", sdir.display()))?;
     let spath = sdir.join("vectors.bin");
@@ -256,7 +267,7 @@ pub fn ensure(
         .write(true)
         .open(&lock_path)
         .ctx(|| format!("opening {}", lock_path.display()))?;
-    // Another process embedding the same corpus: wait for it, then reuse.
+    // Another process embedding the same texts: wait for it, then reuse.
     lock.lock()
         .ctx(|| format!("locking {}", lock_path.display()))?;
     let mut store = read_store(&spath)?;
@@ -269,21 +280,25 @@ pub fn ensure(
     }
     let embedded = missing.len();
     if embedded > 0 {
+        let what = match kind {
+            Kind::Passage => "articles",
+            Kind::Query => "questions",
+        };
         tracing::info!(
-            passages = embedded,
+            texts = embedded,
             cached = keys.len() - embedded,
-            "embedding articles for the dense index"
+            "embedding {what} into the vector store"
         );
         let mut out = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&spath)
             .ctx(|| format!("opening {}", spath.display()))?;
-        progress.start("embedding articles", embedded as u64);
+        progress.start(&format!("embedding {what}"), embedded as u64);
         let mut inner = crate::progress::NoProgress;
         for chunk in missing.chunks(CHUNK) {
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
-            let vecs = encoder.embed(&batch, Kind::Passage, &mut inner)?;
+            let vecs = encoder.embed(&batch, kind, &mut inner)?;
             let mut buf = Vec::with_capacity(chunk.len() * RECORD);
             for (&i, v) in chunk.iter().zip(&vecs) {
                 buf.extend_from_slice(&keys[i]);
@@ -300,15 +315,37 @@ pub fn ensure(
         }
         out.sync_all()
             .ctx(|| format!("syncing {}", spath.display()))?;
-        progress.finish(&format!("embedded {embedded} articles"));
+        progress.finish(&format!("embedded {embedded} {what}"));
     }
     drop(lock);
+    let vectors = keys
+        .iter()
+        .map(|k| {
+            store
+                .get(k)
+                .cloned()
+                .ok_or_else(|| Error::Model("vector store lost a text".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((vectors, embedded))
+}
+
+/// Make sure the live build under `dir` has a dense index for `corpus`:
+/// load it when present, else embed what the vector store lacks and write it.
+pub fn ensure(
+    dir: &Path,
+    corpus: &Corpus,
+    encoder: &Encoder,
+    cache: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(DenseIndex, DenseManifest)> {
+    let t0 = std::time::Instant::now();
+    let texts: Vec<String> = corpus.articles.iter().map(passage_text).collect();
+    let keys: Vec<[u8; KEY]> = texts.iter().map(|t| passage_key(t)).collect();
+    let (vectors, embedded) = embed_stored(&texts, Kind::Passage, encoder, cache, progress)?;
     let mut data = Vec::with_capacity(keys.len() * DIM);
-    for k in &keys {
-        match store.get(k) {
-            Some(v) => data.extend_from_slice(v),
-            None => return Err(Error::Model("vector store lost a passage".into())),
-        }
+    for v in &vectors {
+        data.extend_from_slice(v);
     }
     let index = DenseIndex {
         n: keys.len(),

@@ -277,7 +277,7 @@ static ENCODER: std::sync::OnceLock<std::sync::Arc<crate::embed::Encoder>> =
     std::sync::OnceLock::new();
 static EMBED_CACHE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
-/// The folder given with [`use_encoder`].
+/// The asset cache given with [`use_encoder`].
 pub fn embedding_cache() -> Option<&'static std::path::Path> {
     EMBED_CACHE.get().map(|p| p.as_path())
 }
@@ -285,16 +285,16 @@ pub fn embedding_cache() -> Option<&'static std::path::Path> {
 /// Give triage the dense encoder (once per process). Nothing changes until
 /// [`router::Router::warm_dense`] has trained the router that reads the
 /// sentence embedding; until then triage routes with the n-gram router, so
-/// a question is always read the way its router was trained. `cache` is
-/// where the training cases' embeddings are kept (the asset cache: a new
-/// checkout reuses them; without it they are computed each time, about 15 s
-/// on 2 cores). Returns false when an encoder was already set.
+/// a question is always read the way its router was trained. `cache` is the
+/// asset cache, whose vector store keeps the training cases' embeddings (a
+/// new checkout reuses them; without it they are computed each time, about
+/// 15 s on 2 cores). Returns false when an encoder was already set.
 pub fn use_encoder(
     encoder: std::sync::Arc<crate::embed::Encoder>,
     cache: Option<&std::path::Path>,
 ) -> bool {
     if let Some(c) = cache {
-        let _ = EMBED_CACHE.set(c.join("triage"));
+        let _ = EMBED_CACHE.set(c.to_path_buf());
     }
     ENCODER.set(encoder).is_ok()
 }

@@ -716,63 +716,21 @@ fn builtin_cases() -> (Vec<LabelledCase>, Vec<Inputs>) {
     (cases, inputs)
 }
 
-/// Embeddings of the training texts, read from the embedding cache when it
-/// holds them for this encoder and these texts, else computed (and stored).
+/// Embeddings of the training texts: from the vector store in the asset
+/// cache when one was given (shared with the dense index; embedded once per
+/// machine), else computed.
 fn training_embeddings(enc: &crate::embed::Encoder, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(enc.fingerprint.as_bytes());
-    for t in texts {
-        h.update(t.as_bytes());
-        h.update([0u8]);
-    }
-    let key: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let file = super::embedding_cache().map(|d| d.join(format!("triage-embeddings-{key}.f32")));
-    if let Some(f) = &file {
-        if let Ok(bytes) = std::fs::read(f) {
-            if bytes.len() == texts.len() * EMBED_DIM * 4 {
-                let vals: Vec<f32> = bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                return Ok(vals.chunks(EMBED_DIM).map(<[f32]>::to_vec).collect());
-            }
-            tracing::warn!("{} has the wrong size; embedding again", f.display());
+    let kind = crate::embed::Kind::Query;
+    let mut quiet = crate::progress::NoProgress;
+    match super::embedding_cache() {
+        Some(cache) => {
+            crate::search::dense::embed_stored(texts, kind, enc, cache, &mut quiet).map(|(v, _)| v)
+        }
+        None => {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            enc.embed(&refs, kind, &mut quiet)
         }
     }
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vecs = enc.embed(
-        &refs,
-        crate::embed::Kind::Query,
-        &mut crate::progress::NoProgress,
-    )?;
-    if let Some(f) = &file {
-        if vecs.iter().all(|v| v.len() == EMBED_DIM) {
-            let bytes: Vec<u8> = vecs
-                .iter()
-                .flatten()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
-            let tmp = f.with_extension("tmp");
-            let written = f
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&tmp, &bytes))
-                .and_then(|()| std::fs::rename(&tmp, f));
-            if let Err(e) = written {
-                tracing::warn!(
-                    "could not keep the triage embeddings in {}: {e}",
-                    f.display()
-                );
-            }
-        }
-    }
-    Ok(vecs)
 }
 
 static NGRAM_ROUTER: std::sync::OnceLock<Router> = std::sync::OnceLock::new();
