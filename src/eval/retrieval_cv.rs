@@ -282,6 +282,8 @@ pub fn cross_validate(
         "law_prior",
         "chapter_prior",
         "neighbour_prior",
+        "similar_article",
+        "similar_law",
     ];
     let reranked_no_priors_heldout = Some(rerank_cv(corpus, &scored, folds, &no_priors, cfg).0);
     let reranked_listwise_heldout =
@@ -327,8 +329,9 @@ fn rerank_rows(
     depth: usize,
 ) -> Vec<Vec<([f32; rerank::FEATURES.len()], bool)>> {
     let f = Fusion::default();
+    let memory = memory_of(corpus, set);
     let mut lists = Vec::new();
-    for s in set {
+    for (i, s) in set.iter().enumerate() {
         let own = gold_keys(corpus, s);
         priors.add(&own, -1.0);
         let fused = fusion::fuse(&s.c.lexical, &s.c.dense, &f);
@@ -337,9 +340,14 @@ fn rerank_rows(
             fused: &fused,
             lexical: &s.c.lexical,
             dense: &s.c.dense,
+            query_vec: s.c.query_vec.as_deref(),
+        };
+        let votes = match &s.c.query_vec {
+            Some(q) => memory.votes(q, Some(i)),
+            None => rerank::Votes::default(),
         };
         lists.push(
-            rerank::features(corpus, priors, &l, depth)
+            rerank::features(corpus, priors, &votes, &l, depth)
                 .into_iter()
                 .map(|(doc, x)| (x, s.gold.contains(&doc)))
                 .collect(),
@@ -347,6 +355,20 @@ fn rerank_rows(
         priors.add(&own, 1.0);
     }
     lists
+}
+
+/// The questions of `set` that were embedded, with their gold articles
+/// (positions follow `set`; a question without an embedding gets an empty
+/// vector, which is never near anything).
+fn memory_of(corpus: &crate::corpus::Corpus, set: &[&Scored]) -> rerank::Memory {
+    rerank::Memory {
+        encoder: String::new(),
+        vectors: set
+            .iter()
+            .map(|s| s.c.query_vec.clone().unwrap_or_default())
+            .collect(),
+        golds: set.iter().map(|s| gold_keys(corpus, s)).collect(),
+    }
 }
 
 /// Fit the reranker on all of `scored` (what ships).
@@ -368,6 +390,12 @@ pub fn fit_reranker(
     let cfg = TrainConfig::default();
     let rows = rerank_rows(corpus, &set, &mut priors, cfg.depth);
     let mut m = Reranker::train(&rows, priors, &[], cfg);
+    let mut memory = memory_of(corpus, &set);
+    memory.encoder = searcher
+        .dense()
+        .map(|d| d.index.encoder.clone())
+        .unwrap_or_default();
+    m.memory = Some(memory);
     m.trained_on = format!("{} questions with gold articles", set.len());
     Ok(m)
 }
@@ -389,7 +417,8 @@ fn rerank_cv(
         let golds: Vec<Vec<Gold>> = train.iter().map(|s| gold_keys(corpus, s)).collect();
         let mut priors = Priors::count(golds.iter().map(|v| v.as_slice()));
         let rows = rerank_rows(corpus, &train, &mut priors, cfg.depth);
-        let model = Reranker::train(&rows, priors, disabled, cfg);
+        let mut model = Reranker::train(&rows, priors, disabled, cfg);
+        model.memory = Some(memory_of(corpus, &train));
         for s in scored.iter().filter(|s| s.fold == k) {
             let fused = if s.c.dense.is_empty() {
                 s.c.lexical.clone()
@@ -401,6 +430,7 @@ fn rerank_cv(
                 fused: &fused,
                 lexical: &s.c.lexical,
                 dense: &s.c.dense,
+                query_vec: s.c.query_vec.as_deref(),
             };
             let ranked = model.rerank(corpus, &l);
             points.push(Confidence {

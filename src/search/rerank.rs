@@ -22,7 +22,7 @@ use super::overlap::{content_pairs, legal_terms, pair_share};
 use crate::corpus::Corpus;
 
 /// Names of the features, in order (also the model file's documentation).
-pub const FEATURES: [&str; 16] = [
+pub const FEATURES: [&str; 18] = [
     "fused_rr",
     "lexical_rr",
     "dense_rr",
@@ -39,6 +39,8 @@ pub const FEATURES: [&str; 16] = [
     "text_len",
     "chapter_prior",
     "neighbour_prior",
+    "similar_article",
+    "similar_law",
 ];
 
 /// How often each article, chapter and law was a gold answer.
@@ -157,12 +159,180 @@ pub struct Lists<'a> {
     pub fused: &'a [(usize, f32)],
     pub lexical: &'a [(usize, f32)],
     pub dense: &'a [(usize, f32)],
+    /// The question's embedding (when dense retrieval ran).
+    pub query_vec: Option<&'a [f32]>,
+}
+
+/// How many similar past questions vote.
+pub const SIMILAR_K: usize = 10;
+/// Softmax temperature over their cosines (e5 cosines sit in a narrow band).
+pub const SIMILAR_TAU: f32 = 0.02;
+
+/// Past questions with their gold articles, as embeddings: "questions like
+/// this one turned on these articles". Vectors are unit length.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// Fingerprint of the encoder whose space the vectors are in.
+    pub encoder: String,
+    pub vectors: Vec<Vec<f32>>,
+    pub golds: Vec<Vec<Gold>>,
+}
+
+/// First bytes of a stored [`Memory`].
+const MEMORY_MAGIC: &[u8] = b"LBSIMQ1\n";
+
+/// Reads a stored [`Memory`] front to back.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn text(&mut self) -> Option<String> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+}
+
+/// The votes of the most similar past questions (weights sum to 1).
+#[derive(Debug, Clone, Default)]
+pub struct Votes {
+    articles: HashMap<String, f32>,
+    laws: HashMap<String, f32>,
+}
+
+impl Votes {
+    fn article(&self, law: &str, n: u32) -> f32 {
+        self.articles.get(&key(law, n)).copied().unwrap_or(0.0)
+    }
+
+    fn law(&self, law: &str) -> f32 {
+        self.laws.get(short_law(law)).copied().unwrap_or(0.0)
+    }
+}
+
+impl Memory {
+    /// The stored form: the encoder's fingerprint, then per question its
+    /// vector as 8-bit integers with one f32 scale, and its gold articles
+    /// (short law name, article number). About 400 bytes a question.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MEMORY_MAGIC.to_vec();
+        let put_text = |out: &mut Vec<u8>, t: &str| {
+            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            out.extend_from_slice(t.as_bytes());
+        };
+        put_text(&mut out, &self.encoder);
+        let dim = self.vectors.iter().map(Vec::len).max().unwrap_or(0);
+        out.extend_from_slice(&(dim as u32).to_le_bytes());
+        out.extend_from_slice(&(self.vectors.len() as u32).to_le_bytes());
+        for (v, golds) in self.vectors.iter().zip(&self.golds) {
+            let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            out.extend_from_slice(&scale.to_le_bytes());
+            for j in 0..dim {
+                let q = (v.get(j).copied().unwrap_or(0.0) / scale).round() as i8;
+                out.push(q as u8);
+            }
+            out.extend_from_slice(&(golds.len() as u32).to_le_bytes());
+            for g in golds {
+                put_text(&mut out, short_law(&g.law));
+                out.extend_from_slice(&g.article.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Read [`Memory::to_bytes`]'s form (`None` when it is not that).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Memory> {
+        let mut r = Reader(bytes.strip_prefix(MEMORY_MAGIC)?);
+        let encoder = r.text()?;
+        let dim = r.u32()? as usize;
+        let n = r.u32()? as usize;
+        let mut m = Memory {
+            encoder,
+            vectors: Vec::with_capacity(n),
+            golds: Vec::with_capacity(n),
+        };
+        for _ in 0..n {
+            let scale = f32::from_le_bytes(r.take(4)?.try_into().ok()?);
+            let v: Vec<f32> = r
+                .take(dim)?
+                .iter()
+                .map(|&b| f32::from(b as i8) * scale)
+                .collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+            m.vectors.push(v.into_iter().map(|x| x / norm).collect());
+            let k = r.u32()? as usize;
+            let mut golds = Vec::with_capacity(k.min(64));
+            for _ in 0..k {
+                let law = r.text()?;
+                let article = r.u32()?;
+                golds.push(Gold {
+                    law,
+                    article,
+                    chapter: String::new(),
+                });
+            }
+            m.golds.push(golds);
+        }
+        r.0.is_empty().then_some(m)
+    }
+
+    /// Votes of the [`SIMILAR_K`] past questions nearest `q`, leaving out
+    /// `skip` (the question itself, when training on it).
+    pub fn votes(&self, q: &[f32], skip: Option<usize>) -> Votes {
+        let mut near: Vec<(usize, f32)> = self
+            .vectors
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != skip)
+            .map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()))
+            .collect();
+        let k = SIMILAR_K.min(near.len());
+        if k == 0 {
+            return Votes::default();
+        }
+        near.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
+        near.truncate(k);
+        let top = near.iter().map(|x| x.1).fold(f32::NEG_INFINITY, f32::max);
+        let w: Vec<f32> = near
+            .iter()
+            .map(|x| ((x.1 - top) / SIMILAR_TAU).exp())
+            .collect();
+        let total: f32 = w.iter().sum::<f32>().max(1e-9);
+        let mut v = Votes::default();
+        for ((i, _), wi) in near.iter().zip(&w) {
+            let share = wi / total;
+            let mut laws: Vec<&str> = Vec::new();
+            for g in &self.golds[*i] {
+                *v.articles.entry(key(&g.law, g.article)).or_insert(0.0) += share;
+                if !laws.contains(&short_law(&g.law)) {
+                    laws.push(short_law(&g.law));
+                }
+            }
+            for l in laws {
+                *v.laws.entry(l.to_string()).or_insert(0.0) += share;
+            }
+        }
+        v
+    }
 }
 
 /// Feature rows of the first `depth` fused candidates (doc, features).
 pub fn features(
     corpus: &Corpus,
     priors: &Priors,
+    votes: &Votes,
     l: &Lists<'_>,
     depth: usize,
 ) -> Vec<(usize, [f32; FEATURES.len()])> {
@@ -216,6 +386,8 @@ pub fn features(
                 (1.0 + a.text.chars().count() as f32).ln(),
                 (1.0 + priors.chapter(a)).ln(),
                 (1.0 + priors.neighbours(&a.law, a.article)).ln(),
+                votes.article(&a.law, a.article),
+                votes.law(&a.law),
             ];
             Some((doc, f))
         })
@@ -249,6 +421,10 @@ pub struct Reranker {
     /// Where the model came from, for people reading the file.
     #[serde(default)]
     pub trained_on: String,
+    /// The training questions as embeddings, for the `similar_*` features
+    /// (kept in their own file beside the model).
+    #[serde(skip)]
+    pub memory: Option<Memory>,
 }
 
 /// The probability a reranked head score carries (`1 + p`; scores outside
@@ -415,6 +591,7 @@ impl Reranker {
             disabled: disabled.iter().map(|s| s.to_string()).collect(),
             priors,
             trained_on: String::new(),
+            memory: None,
         }
     }
 
@@ -432,11 +609,20 @@ impl Reranker {
         s
     }
 
+    /// Whether the similar questions' vectors are in `encoder`'s space.
+    pub fn reads_space(&self, encoder: &str) -> bool {
+        self.memory.as_ref().is_some_and(|m| m.encoder == encoder)
+    }
+
     /// The fused list with its head reordered by the model (scores of the
     /// head become the model's probabilities; the tail keeps its order and
     /// scores below them).
     pub fn rerank(&self, corpus: &Corpus, l: &Lists<'_>) -> Vec<(usize, f32)> {
-        let rows = features(corpus, &self.priors, l, self.depth);
+        let votes = match (&self.memory, l.query_vec) {
+            (Some(m), Some(q)) => m.votes(q, None),
+            _ => Votes::default(),
+        };
+        let rows = features(corpus, &self.priors, &votes, l, self.depth);
         let mut head: Vec<(usize, f32, usize)> = rows
             .iter()
             .enumerate()
@@ -464,7 +650,15 @@ impl Reranker {
                     return None;
                 }
                 match serde_json::from_str::<Reranker>(text) {
-                    Ok(m) if m.weights.len() == FEATURES.len() => Some(m),
+                    Ok(mut m) if m.weights.len() == FEATURES.len() => {
+                        m.memory = Memory::from_bytes(include_bytes!("similar.bin"));
+                        if m.memory.is_none() {
+                            tracing::error!(
+                                "similar.bin does not parse; similar questions do not vote"
+                            );
+                        }
+                        Some(m)
+                    }
                     Ok(_) => {
                         tracing::error!("rerank.json has the wrong number of weights; not used");
                         None
@@ -532,5 +726,61 @@ mod tests {
         assert!(w("fused_rr") + w("lexical_rr") + w("dense_rr") > 0.0);
         assert!(w("words") > 0.0);
         assert!(!m.priors.articles.is_empty());
+        let mem = m.memory.as_ref().expect("similar.bin ships the questions");
+        assert_eq!(mem.vectors.len(), mem.golds.len());
+        assert!(mem.vectors.len() >= 800, "{}", mem.vectors.len());
+        assert!(mem.golds.iter().all(|g| !g.is_empty()));
+        assert!(w("similar_article") > 0.0, "questions like this one vote");
+    }
+
+    #[test]
+    fn similar_questions_vote_by_nearness_and_round_trip() {
+        let g = |law: &str, article: u32| Gold {
+            law: law.to_string(),
+            article,
+            chapter: String::new(),
+        };
+        let unit = |v: [f32; 3]| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let m = Memory {
+            encoder: "e5".into(),
+            vectors: vec![
+                unit([1.0, 0.0, 0.0]),
+                unit([0.0, 1.0, 0.0]),
+                unit([0.9, 0.1, 0.0]),
+            ],
+            golds: vec![
+                vec![g("中华人民共和国劳动合同法", 47)],
+                vec![g("民法典", 1087)],
+                vec![g("劳动合同法", 87)],
+            ],
+        };
+        let v = m.votes(&unit([1.0, 0.05, 0.0]), None);
+        assert!(v.article("劳动合同法", 47) > v.article("民法典", 1087));
+        assert!(
+            v.law("中华人民共和国劳动合同法") > 0.99,
+            "{}",
+            v.law("劳动合同法")
+        );
+        // Leaving the nearest question out hands its vote to the others.
+        let v = m.votes(&unit([1.0, 0.05, 0.0]), Some(0));
+        assert_eq!(v.article("劳动合同法", 47), 0.0);
+        assert!(v.article("劳动合同法", 87) > 0.9);
+        let back = Memory::from_bytes(&m.to_bytes()).expect("round trip");
+        assert_eq!(back.encoder, "e5");
+        assert_eq!(back.golds[0][0].law, "劳动合同法");
+        assert_eq!(back.golds[2][0].article, 87);
+        for (a, b) in back.vectors.iter().zip(&m.vectors) {
+            let cos: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            assert!(cos > 0.999, "{cos}");
+        }
+        let bytes = m.to_bytes();
+        assert!(
+            Memory::from_bytes(&bytes[..bytes.len() - 1]).is_none(),
+            "torn file"
+        );
+        assert!(Memory::from_bytes(b"not a memory").is_none());
     }
 }
