@@ -693,10 +693,36 @@ pub fn policy_cases() -> Result<Vec<LabelledCase>> {
 /// training cases are not searched at first use), with the sentence
 /// embedding when an encoder was given.
 pub fn inputs_for(cases: &[LabelledCase]) -> Vec<Inputs> {
-    cases
+    let mut inputs: Vec<Inputs> = cases
         .iter()
-        .map(|c| super::read(&c.question, &[], super::TRAIN_YEAR).inputs)
-        .collect()
+        .map(|c| super::read_as(&c.question, &[], super::TRAIN_YEAR, false).inputs)
+        .collect();
+    let questions: Vec<&str> = cases.iter().map(|c| c.question.as_str()).collect();
+    embed_inputs(&questions, &mut inputs);
+    inputs
+}
+
+/// Give `inputs` (of `questions`, same order) their sentence embeddings in
+/// one batch, through the asset cache's vector store when one was given
+/// (read the same way as one question at a time). False, and nothing
+/// changed, without an encoder or when embedding fails.
+pub fn embed_inputs(questions: &[&str], inputs: &mut [Inputs]) -> bool {
+    let Some(enc) = super::encoder() else {
+        return false;
+    };
+    let texts: Vec<String> = questions.iter().map(|q| super::routed_text(q)).collect();
+    match training_embeddings(enc, &texts) {
+        Ok(vecs) => {
+            for (i, v) in inputs.iter_mut().zip(vecs) {
+                i.embedding = Some(v);
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!("triage: embedding the labelled cases failed ({e}); routing on n-grams");
+            false
+        }
+    }
 }
 
 /// Our cases and the other author's, with their router inputs (no
@@ -777,26 +803,14 @@ impl Router {
         if let Some(r) = DENSE_ROUTER.get() {
             return Some(r);
         }
-        let enc = super::encoder()?;
+        super::encoder()?;
         let started = std::time::Instant::now();
         let (cases, mut inputs) = builtin_cases();
-        let texts: Vec<String> = cases
-            .iter()
-            .map(|c| super::routed_text(&c.question))
-            .collect();
-        let vecs = match training_embeddings(enc, &texts) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(
-                    "triage: embedding the training cases failed ({e}); routing on n-grams"
-                );
-                return None;
-            }
-        };
-        let embedded_ms = started.elapsed().as_millis() as u64;
-        for (i, v) in inputs.iter_mut().zip(vecs) {
-            i.embedding = Some(v);
+        let questions: Vec<&str> = cases.iter().map(|c| c.question.as_str()).collect();
+        if !embed_inputs(&questions, &mut inputs) {
+            return None;
         }
+        let embedded_ms = started.elapsed().as_millis() as u64;
         let r = DENSE_ROUTER.get_or_init(|| Router::train(&cases, &inputs, Config::default()));
         tracing::info!(
             cases = cases.len(),

@@ -77,10 +77,19 @@ pub struct Set {
 
 impl Set {
     pub fn new(name: &str, cases: Vec<LabelledCase>) -> Set {
-        let readings = cases
+        let mut readings: Vec<Reading> = cases
             .iter()
-            .map(|c| super::read(&c.question, &[], TRAIN_YEAR))
+            .map(|c| super::read_as(&c.question, &[], TRAIN_YEAR, false))
             .collect();
+        // One batch through the vector store, not one question at a time.
+        let questions: Vec<&str> = cases.iter().map(|c| c.question.as_str()).collect();
+        let mut inputs: Vec<super::router::Inputs> =
+            readings.iter().map(|r| r.inputs.clone()).collect();
+        if super::router::embed_inputs(&questions, &mut inputs) {
+            for (r, i) in readings.iter_mut().zip(inputs) {
+                r.inputs = i;
+            }
+        }
         Set {
             name: name.to_string(),
             cases,
