@@ -134,19 +134,13 @@ impl DenseIndex {
                 lawbrain_kernels::dots(q, rows, DIM, out);
             }
         });
-        let mut scored: Vec<(usize, f32)> = cos
-            .into_iter()
-            .enumerate()
-            .filter(|&(i, _)| keep(i))
-            .collect();
-        let k = k.min(scored.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        scored.truncate(k);
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored
+        best_k(
+            cos.into_iter()
+                .enumerate()
+                .filter(|&(i, _)| keep(i))
+                .collect(),
+            k,
+        )
     }
 
     /// Load `dense.bin` of a build if it matches `corpus` and `encoder`;
@@ -328,6 +322,18 @@ pub fn embed_stored(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((vectors, embedded))
+}
+
+/// The `k` best of `(item, score)` pairs, best first (ties: lower item).
+pub fn best_k(mut scored: Vec<(usize, f32)>, k: usize) -> Vec<(usize, f32)> {
+    let k = k.min(scored.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.truncate(k);
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored
 }
 
 /// Make sure the live build under `dir` has a dense index for `corpus`:

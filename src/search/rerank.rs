@@ -291,20 +291,18 @@ impl Memory {
     /// Votes of the [`SIMILAR_K`] past questions nearest `q`, leaving out
     /// `skip` (the question itself, when training on it).
     pub fn votes(&self, q: &[f32], skip: Option<usize>) -> Votes {
-        let mut near: Vec<(usize, f32)> = self
-            .vectors
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != skip)
-            .map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()))
-            .collect();
-        let k = SIMILAR_K.min(near.len());
-        if k == 0 {
+        let near = super::dense::best_k(
+            self.vectors
+                .iter()
+                .enumerate()
+                .filter(|(i, v)| Some(*i) != skip && v.len() == q.len())
+                .map(|(i, v)| (i, crate::embed::dot(v, q)))
+                .collect(),
+            SIMILAR_K,
+        );
+        let Some(top) = near.first().map(|x| x.1) else {
             return Votes::default();
-        }
-        near.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        near.truncate(k);
-        let top = near.iter().map(|x| x.1).fold(f32::NEG_INFINITY, f32::max);
+        };
         let w: Vec<f32> = near
             .iter()
             .map(|x| ((x.1 - top) / SIMILAR_TAU).exp())
