@@ -292,15 +292,6 @@ fn retrieval_cv(a: RetrievalCvArgs) -> anyhow::Result<()> {
             lawbrain::eval::retrieval_cv::fit_reranker(&searcher, &queries, &mut Bar::new())?;
         std::fs::write(out, serde_json::to_string_pretty(&model)?)
             .with_context(|| format!("writing {}", out.display()))?;
-        // The training questions' vectors go beside the model.
-        let similar = out.with_file_name("similar.bin");
-        let memory = model
-            .memory
-            .as_ref()
-            .map(|m| m.to_bytes())
-            .unwrap_or_default();
-        std::fs::write(&similar, memory)
-            .with_context(|| format!("writing {}", similar.display()))?;
         eprintln!(
             "reranker written to {} ({})",
             out.display(),

@@ -90,6 +90,10 @@ pub struct CvReport {
     /// priors fitted on the other folds).
     #[serde(default)]
     pub reranked_heldout: Option<RankMetrics>,
+    /// The reranker with the votes of the most similar training questions
+    /// (measured, not shipped: the product carries no training question).
+    #[serde(default)]
+    pub reranked_votes_heldout: Option<RankMetrics>,
     /// The same without the article and law priors (features of the
     /// question and article only: what carries to other kinds of questions).
     #[serde(default)]
@@ -274,8 +278,10 @@ pub fn cross_validate(
         _ => (None, None),
     };
     let cfg = TrainConfig::default();
-    let (reranked, confidence) = rerank_cv(corpus, &scored, folds, &[], cfg);
+    let shipped = &rerank::NEEDS_PAST_QUESTIONS;
+    let (reranked, confidence) = rerank_cv(corpus, &scored, folds, shipped, cfg);
     let reranked_heldout = Some(reranked);
+    let reranked_votes_heldout = Some(rerank_cv(corpus, &scored, folds, &[], cfg).0);
     let abstain = Some(abstain_study(&confidence, folds));
     let no_priors = [
         "article_prior",
@@ -287,9 +293,10 @@ pub fn cross_validate(
     ];
     let reranked_no_priors_heldout = Some(rerank_cv(corpus, &scored, folds, &no_priors, cfg).0);
     let reranked_listwise_heldout =
-        Some(rerank_cv(corpus, &scored, folds, &[], TrainConfig::listwise()).0);
+        Some(rerank_cv(corpus, &scored, folds, shipped, TrainConfig::listwise()).0);
     Ok(CvReport {
         reranked_heldout,
+        reranked_votes_heldout,
         reranked_no_priors_heldout,
         reranked_listwise_heldout,
         abstain,
@@ -362,7 +369,6 @@ fn rerank_rows(
 /// vector, which is never near anything).
 fn memory_of(corpus: &crate::corpus::Corpus, set: &[&Scored]) -> rerank::Memory {
     rerank::Memory {
-        encoder: String::new(),
         vectors: set
             .iter()
             .map(|s| s.c.query_vec.clone().unwrap_or_default())
@@ -389,13 +395,7 @@ pub fn fit_reranker(
     );
     let cfg = TrainConfig::default();
     let rows = rerank_rows(corpus, &set, &mut priors, cfg.depth);
-    let mut m = Reranker::train(&rows, priors, &[], cfg);
-    let mut memory = memory_of(corpus, &set);
-    memory.encoder = searcher
-        .dense()
-        .map(|d| d.index.encoder.clone())
-        .unwrap_or_default();
-    m.memory = Some(memory);
+    let mut m = Reranker::train(&rows, priors, &rerank::NEEDS_PAST_QUESTIONS, cfg);
     m.trained_on = format!("{} questions with gold articles", set.len());
     Ok(m)
 }
@@ -656,6 +656,12 @@ impl CvReport {
         }
         if let Some(m) = &self.reranked_heldout {
             s.push_str(&row("hybrid + reranker, held-out", m));
+        }
+        if let Some(m) = &self.reranked_votes_heldout {
+            s.push_str(&row(
+                "hybrid + reranker + similar questions' votes (not shippable), held-out",
+                m,
+            ));
         }
         if let Some(m) = &self.reranked_no_priors_heldout {
             s.push_str(&row("hybrid + reranker w/o priors, held-out", m));

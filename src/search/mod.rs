@@ -395,13 +395,7 @@ impl Searcher {
                         fused: &fused,
                         lexical: &c.lexical,
                         dense: &c.dense,
-                        // Similar past questions vote only from the space
-                        // their vectors were made in.
-                        query_vec: c.query_vec.as_deref().filter(|_| {
-                            dense
-                                .as_ref()
-                                .is_some_and(|d| m.reads_space(&d.index.encoder))
-                        }),
+                        query_vec: c.query_vec.as_deref(),
                     },
                 ),
                 None => fused,

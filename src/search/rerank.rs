@@ -168,40 +168,18 @@ pub const SIMILAR_K: usize = 10;
 /// Softmax temperature over their cosines (e5 cosines sit in a narrow band).
 pub const SIMILAR_TAU: f32 = 0.02;
 
+/// Features the shipped model leaves out: the votes of similar past
+/// questions need those questions' embeddings at run time, and the product
+/// carries no training question (nor vectors made from them). Measured in
+/// `retrieval-cv` only, where the training folds supply them.
+pub const NEEDS_PAST_QUESTIONS: [&str; 2] = ["similar_article", "similar_law"];
+
 /// Past questions with their gold articles, as embeddings: "questions like
 /// this one turned on these articles". Vectors are unit length.
 #[derive(Debug, Clone, Default)]
 pub struct Memory {
-    /// Fingerprint of the encoder whose space the vectors are in.
-    pub encoder: String,
     pub vectors: Vec<Vec<f32>>,
     pub golds: Vec<Vec<Gold>>,
-}
-
-/// First bytes of a stored [`Memory`].
-const MEMORY_MAGIC: &[u8] = b"LBSIMQ1\n";
-
-/// Reads a stored [`Memory`] front to back.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn text(&mut self) -> Option<String> {
-        let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
-    }
 }
 
 /// The votes of the most similar past questions (weights sum to 1).
@@ -222,72 +200,6 @@ impl Votes {
 }
 
 impl Memory {
-    /// The stored form: the encoder's fingerprint, then per question its
-    /// vector as 8-bit integers with one f32 scale, and its gold articles
-    /// (short law name, article number). About 400 bytes a question.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = MEMORY_MAGIC.to_vec();
-        let put_text = |out: &mut Vec<u8>, t: &str| {
-            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
-            out.extend_from_slice(t.as_bytes());
-        };
-        put_text(&mut out, &self.encoder);
-        let dim = self.vectors.iter().map(Vec::len).max().unwrap_or(0);
-        out.extend_from_slice(&(dim as u32).to_le_bytes());
-        out.extend_from_slice(&(self.vectors.len() as u32).to_le_bytes());
-        for (v, golds) in self.vectors.iter().zip(&self.golds) {
-            let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-            out.extend_from_slice(&scale.to_le_bytes());
-            for j in 0..dim {
-                let q = (v.get(j).copied().unwrap_or(0.0) / scale).round() as i8;
-                out.push(q as u8);
-            }
-            out.extend_from_slice(&(golds.len() as u32).to_le_bytes());
-            for g in golds {
-                put_text(&mut out, short_law(&g.law));
-                out.extend_from_slice(&g.article.to_le_bytes());
-            }
-        }
-        out
-    }
-
-    /// Read [`Memory::to_bytes`]'s form (`None` when it is not that).
-    pub fn from_bytes(bytes: &[u8]) -> Option<Memory> {
-        let mut r = Reader(bytes.strip_prefix(MEMORY_MAGIC)?);
-        let encoder = r.text()?;
-        let dim = r.u32()? as usize;
-        let n = r.u32()? as usize;
-        let mut m = Memory {
-            encoder,
-            vectors: Vec::with_capacity(n),
-            golds: Vec::with_capacity(n),
-        };
-        for _ in 0..n {
-            let scale = f32::from_le_bytes(r.take(4)?.try_into().ok()?);
-            let v: Vec<f32> = r
-                .take(dim)?
-                .iter()
-                .map(|&b| f32::from(b as i8) * scale)
-                .collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-            m.vectors.push(v.into_iter().map(|x| x / norm).collect());
-            let k = r.u32()? as usize;
-            let mut golds = Vec::with_capacity(k.min(64));
-            for _ in 0..k {
-                let law = r.text()?;
-                let article = r.u32()?;
-                golds.push(Gold {
-                    law,
-                    article,
-                    chapter: String::new(),
-                });
-            }
-            m.golds.push(golds);
-        }
-        r.0.is_empty().then_some(m)
-    }
-
     /// Votes of the [`SIMILAR_K`] past questions nearest `q`, leaving out
     /// `skip` (the question itself, when training on it).
     pub fn votes(&self, q: &[f32], skip: Option<usize>) -> Votes {
@@ -419,8 +331,9 @@ pub struct Reranker {
     /// Where the model came from, for people reading the file.
     #[serde(default)]
     pub trained_on: String,
-    /// The training questions as embeddings, for the `similar_*` features
-    /// (kept in their own file beside the model).
+    /// Past questions as embeddings, for the `similar_*` features (set by
+    /// `retrieval-cv` for its folds; never shipped: see
+    /// [`NEEDS_PAST_QUESTIONS`]).
     #[serde(skip)]
     pub memory: Option<Memory>,
 }
@@ -607,11 +520,6 @@ impl Reranker {
         s
     }
 
-    /// Whether the similar questions' vectors are in `encoder`'s space.
-    pub fn reads_space(&self, encoder: &str) -> bool {
-        self.memory.as_ref().is_some_and(|m| m.encoder == encoder)
-    }
-
     /// The fused list with its head reordered by the model (scores of the
     /// head become the model's probabilities; the tail keeps its order and
     /// scores below them).
@@ -648,15 +556,7 @@ impl Reranker {
                     return None;
                 }
                 match serde_json::from_str::<Reranker>(text) {
-                    Ok(mut m) if m.weights.len() == FEATURES.len() => {
-                        m.memory = Memory::from_bytes(include_bytes!("similar.bin"));
-                        if m.memory.is_none() {
-                            tracing::error!(
-                                "similar.bin does not parse; similar questions do not vote"
-                            );
-                        }
-                        Some(m)
-                    }
+                    Ok(m) if m.weights.len() == FEATURES.len() => Some(m),
                     Ok(_) => {
                         tracing::error!("rerank.json has the wrong number of weights; not used");
                         None
@@ -724,15 +624,15 @@ mod tests {
         assert!(w("fused_rr") + w("lexical_rr") + w("dense_rr") > 0.0);
         assert!(w("words") > 0.0);
         assert!(!m.priors.articles.is_empty());
-        let mem = m.memory.as_ref().expect("similar.bin ships the questions");
-        assert_eq!(mem.vectors.len(), mem.golds.len());
-        assert!(mem.vectors.len() >= 800, "{}", mem.vectors.len());
-        assert!(mem.golds.iter().all(|g| !g.is_empty()));
-        assert!(w("similar_article") > 0.0, "questions like this one vote");
+        // No past question ships, so their votes carry no weight.
+        for f in NEEDS_PAST_QUESTIONS {
+            assert!(m.disabled.iter().any(|d| d == f), "{f} not disabled");
+            assert_eq!(w(f), 0.0, "{f}");
+        }
     }
 
     #[test]
-    fn similar_questions_vote_by_nearness_and_round_trip() {
+    fn similar_questions_vote_by_nearness() {
         let g = |law: &str, article: u32| Gold {
             law: law.to_string(),
             article,
@@ -743,7 +643,6 @@ mod tests {
             v.iter().map(|x| x / n).collect::<Vec<f32>>()
         };
         let m = Memory {
-            encoder: "e5".into(),
             vectors: vec![
                 unit([1.0, 0.0, 0.0]),
                 unit([0.0, 1.0, 0.0]),
@@ -766,19 +665,5 @@ mod tests {
         let v = m.votes(&unit([1.0, 0.05, 0.0]), Some(0));
         assert_eq!(v.article("劳动合同法", 47), 0.0);
         assert!(v.article("劳动合同法", 87) > 0.9);
-        let back = Memory::from_bytes(&m.to_bytes()).expect("round trip");
-        assert_eq!(back.encoder, "e5");
-        assert_eq!(back.golds[0][0].law, "劳动合同法");
-        assert_eq!(back.golds[2][0].article, 87);
-        for (a, b) in back.vectors.iter().zip(&m.vectors) {
-            let cos: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-            assert!(cos > 0.999, "{cos}");
-        }
-        let bytes = m.to_bytes();
-        assert!(
-            Memory::from_bytes(&bytes[..bytes.len() - 1]).is_none(),
-            "torn file"
-        );
-        assert!(Memory::from_bytes(b"not a memory").is_none());
     }
 }
