@@ -251,6 +251,18 @@ pub fn embed_stored(
     progress: &mut dyn Progress,
 ) -> Result<(Vec<Vec<f32>>, usize)> {
     let keys: Vec<[u8; KEY]> = texts.iter().map(|t| store_key(t, kind)).collect();
+    embed_keyed(texts, &keys, kind, encoder, cache, progress)
+}
+
+/// [`embed_stored`] with the texts' store keys already made.
+fn embed_keyed(
+    texts: &[String],
+    keys: &[[u8; KEY]],
+    kind: Kind,
+    encoder: &Encoder,
+    cache: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(Vec<Vec<f32>>, usize)> {
     let sdir = store_dir(cache, &encoder.fingerprint);
     std::fs::create_dir_all(&sdir).ctx(|| format!("creating {}", sdir.display()))?;
     let spath = sdir.join("vectors.bin");
@@ -348,7 +360,7 @@ pub fn ensure(
     let t0 = std::time::Instant::now();
     let texts: Vec<String> = corpus.articles.iter().map(passage_text).collect();
     let keys: Vec<[u8; KEY]> = texts.iter().map(|t| passage_key(t)).collect();
-    let (vectors, embedded) = embed_stored(&texts, Kind::Passage, encoder, cache, progress)?;
+    let (vectors, embedded) = embed_keyed(&texts, &keys, Kind::Passage, encoder, cache, progress)?;
     let mut data = Vec::with_capacity(keys.len() * DIM);
     for v in &vectors {
         data.extend_from_slice(v);

@@ -698,7 +698,7 @@ pub fn inputs_for(cases: &[LabelledCase]) -> Vec<Inputs> {
         .map(|c| super::read_as(&c.question, &[], super::TRAIN_YEAR, false).inputs)
         .collect();
     let questions: Vec<&str> = cases.iter().map(|c| c.question.as_str()).collect();
-    embed_inputs(&questions, &mut inputs);
+    embed_inputs(&questions, inputs.iter_mut());
     inputs
 }
 
@@ -706,14 +706,14 @@ pub fn inputs_for(cases: &[LabelledCase]) -> Vec<Inputs> {
 /// one batch, through the asset cache's vector store when one was given
 /// (read the same way as one question at a time). False, and nothing
 /// changed, without an encoder or when embedding fails.
-pub fn embed_inputs(questions: &[&str], inputs: &mut [Inputs]) -> bool {
+pub fn embed_inputs<'a>(questions: &[&str], inputs: impl Iterator<Item = &'a mut Inputs>) -> bool {
     let Some(enc) = super::encoder() else {
         return false;
     };
     let texts: Vec<String> = questions.iter().map(|q| super::routed_text(q)).collect();
     match training_embeddings(enc, &texts) {
         Ok(vecs) => {
-            for (i, v) in inputs.iter_mut().zip(vecs) {
+            for (i, v) in inputs.zip(vecs) {
                 i.embedding = Some(v);
             }
             true
@@ -738,17 +738,30 @@ fn builtin_cases() -> (Vec<LabelledCase>, Vec<Inputs>) {
         Vec::new()
     });
     cases.extend(theirs);
-    let inputs = cases
+    let mut inputs: Vec<Inputs> = cases
         .iter()
-        .map(|c| {
-            let mut i = super::read_as(&c.question, &[], super::TRAIN_YEAR, false).inputs;
-            if let Some(s) = recorded.get(&c.question) {
-                i.rule_scores = *s;
-            }
-            i
-        })
+        .map(|c| super::read_as(&c.question, &[], super::TRAIN_YEAR, false).inputs)
         .collect();
+    use_recorded(&cases, inputs.iter_mut(), &recorded);
     (cases, inputs)
+}
+
+/// Put the rules' recorded scores (question -> scores, see
+/// [`recorded_rule_scores`]) in the inputs of the cases that have them;
+/// returns how many were replaced.
+pub fn use_recorded<'a>(
+    cases: &[LabelledCase],
+    inputs: impl Iterator<Item = &'a mut Inputs>,
+    recorded: &std::collections::HashMap<String, [f32; 10]>,
+) -> usize {
+    let mut n = 0;
+    for (c, i) in cases.iter().zip(inputs) {
+        if let Some(s) = recorded.get(&c.question) {
+            i.rule_scores = *s;
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Embeddings of the training texts: from the vector store in the asset
@@ -807,7 +820,7 @@ impl Router {
         let started = std::time::Instant::now();
         let (cases, mut inputs) = builtin_cases();
         let questions: Vec<&str> = cases.iter().map(|c| c.question.as_str()).collect();
-        if !embed_inputs(&questions, &mut inputs) {
+        if !embed_inputs(&questions, inputs.iter_mut()) {
             return None;
         }
         let embedded_ms = started.elapsed().as_millis() as u64;

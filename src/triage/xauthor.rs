@@ -83,13 +83,7 @@ impl Set {
             .collect();
         // One batch through the vector store, not one question at a time.
         let questions: Vec<&str> = cases.iter().map(|c| c.question.as_str()).collect();
-        let mut inputs: Vec<super::router::Inputs> =
-            readings.iter().map(|r| r.inputs.clone()).collect();
-        if super::router::embed_inputs(&questions, &mut inputs) {
-            for (r, i) in readings.iter_mut().zip(inputs) {
-                r.inputs = i;
-            }
-        }
+        super::router::embed_inputs(&questions, readings.iter_mut().map(|r| &mut r.inputs));
         Set {
             name: name.to_string(),
             cases,
@@ -103,14 +97,8 @@ impl Set {
         &mut self,
         recorded: &std::collections::HashMap<String, [f32; 10]>,
     ) -> usize {
-        let mut n = 0;
-        for (c, r) in self.cases.iter().zip(self.readings.iter_mut()) {
-            if let Some(s) = recorded.get(&c.question) {
-                r.inputs.rule_scores = *s;
-                n += 1;
-            }
-        }
-        n
+        let inputs = self.readings.iter_mut().map(|r| &mut r.inputs);
+        super::router::use_recorded(&self.cases, inputs, recorded)
     }
 
     fn subset(&self, keep: impl Fn(usize) -> bool) -> (Vec<LabelledCase>, Vec<Reading>) {
