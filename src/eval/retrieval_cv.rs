@@ -249,6 +249,12 @@ pub fn cross_validate(
     }
     let corpus = searcher.corpus();
     let scored = retrieve(searcher, queries, folds, progress)?;
+    if scored.len() < folds {
+        return Err(Error::InvalidInput(format!(
+            "{} questions with gold articles in the index: too few for {folds} folds",
+            scored.len()
+        )));
+    }
     let grid = fusion::grid();
     let mut chosen = Vec::with_capacity(folds);
     let mut per_fold = Vec::with_capacity(folds);

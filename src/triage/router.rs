@@ -80,8 +80,9 @@ pub fn parse_jsonl(text: &str, source: &str) -> Result<Vec<LabelledCase>> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line)?;
         let bad = |what: &str| Error::InvalidInput(format!("{source}:{}: {what}", i + 1));
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| bad(&format!("not JSON ({e})")))?;
         let primary = v["primary_service"]
             .as_str()
             .and_then(Service::from_id)
@@ -1074,5 +1075,9 @@ mod tests {
         let c = parse_jsonl(j, "y").unwrap_or_default();
         assert_eq!(c[0].services, vec![Service::Lawyer, Service::Litigation]);
         assert_eq!(c[0].reasons, vec![ReviewReason::Criminal]);
+        // A torn line is refused with the file and line named.
+        let torn = format!("{j}\n{{\"id\":\"b\",\"question\"");
+        let e = parse_jsonl(&torn, "y.jsonl").expect_err("torn line");
+        assert!(e.to_string().contains("y.jsonl:2: not JSON"), "{e}");
     }
 }

@@ -255,10 +255,14 @@ pub fn report_files(theirs: Option<&std::path::Path>, cv: bool) -> crate::Result
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| crate::Error::InvalidInput(format!("{}: {e}", p.display())))?;
-            Set::new(
-                &p.display().to_string(),
-                router::parse_jsonl(&text, &p.display().to_string())?,
-            )
+            let cases = router::parse_jsonl(&text, &p.display().to_string())?;
+            if cases.is_empty() {
+                return Err(crate::Error::InvalidInput(format!(
+                    "{}: no labelled cases",
+                    p.display()
+                )));
+            }
+            Set::new(&p.display().to_string(), cases)
         }
         None => Set::new("corpus/triage/policy_cases.jsonl", router::policy_cases()?),
     };
