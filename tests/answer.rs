@@ -254,6 +254,20 @@ fn quality_study() {
         },
         ..brain(Some(engine()))
     };
+    // Retrieval as `serve` runs it (hybrid, with the reranker; for an honest
+    // held-out figure give `LAWBRAIN_RERANKER` a model fitted without the
+    // held-out fold), or lexical only with `LAWBRAIN_QUALITY_LEXICAL=1`.
+    let encoder = common::encoder();
+    if std::env::var("LAWBRAIN_QUALITY_LEXICAL").as_deref() != Ok("1") {
+        b.searcher
+            .attach_dense(
+                encoder.clone(),
+                &common::cache(),
+                &mut lawbrain::progress::NoProgress,
+            )
+            .expect("dense index");
+    }
+    println!("retrieval: {}", b.searcher.describe());
     let mut rows = Vec::new();
     let mut out = Vec::new();
     for r in &refs {
@@ -261,7 +275,7 @@ fn quality_study() {
         let a = b
             .consult_with(&r.question, &[], &opts, &mut |_| true)
             .expect("consult");
-        let q = quality::measure(r, &a);
+        let q = quality::measure_with(r, &a, Some(&encoder)).expect("similarity");
         println!(
             "== {} {:?}\nQ: {}\nA: {}\nREF: {}\n{:?}",
             r.id,
@@ -337,6 +351,17 @@ fn gate_calibration() {
     }
     let refs = quality::load_references(&path).expect("references");
     let s = searcher();
+    // The hits the gate sees in `serve`: hybrid (lexical with
+    // `LAWBRAIN_QUALITY_LEXICAL=1`).
+    if std::env::var("LAWBRAIN_QUALITY_LEXICAL").as_deref() != Ok("1") {
+        s.attach_dense(
+            common::encoder(),
+            &common::cache(),
+            &mut lawbrain::progress::NoProgress,
+        )
+        .expect("dense index");
+    }
+    println!("retrieval: {}", s.describe());
     let d = Directory::builtin();
     let norm = |l: &str| l.trim_start_matches("中华人民共和国").to_string();
     // (held out, [(words, rank, domain, gold)], any gold retrieved)
@@ -493,6 +518,114 @@ fn gate_calibration() {
             "built-in weights, {}: articles into the prompt: recall {:.3} precision {:.3}; answers abstained {}/{} (right {}; no gold retrieved {}); J {:.3}",
             if held { "HELD-OUT fold" } else { "tuning folds" },
             m.0, m.1, a.2, a.4, a.3, a.5, a.6
+        );
+    }
+}
+
+/// Which articles reach the drafter (issue 14), retrieval only: how many
+/// questions get a gold article among the gate's articles for the prompt,
+/// in the reranker's order (what ships with hybrid retrieval) and as the
+/// lexical gate alone would pick them, on STARD's tuning folds, its held-out
+/// fold and the dev set. For a held-out figure, give `LAWBRAIN_RERANKER` a
+/// model fitted without the held-out fold (`lawbrain eval retrieval-cv
+/// --cases FILE --write-reranker OUT` on the other folds).
+#[test]
+#[ignore = "study: hybrid retrieval over ~1,000 questions (~2 min); run by hand"]
+fn prompt_selection() {
+    use lawbrain::answer::gate;
+    use lawbrain::eval::quality;
+    let path = common::shared().join("data/stard/train.jsonl");
+    if !path.exists() {
+        println!("skipped: {} is absent", path.display());
+        return;
+    }
+    let s = searcher();
+    s.attach_dense(
+        common::encoder(),
+        &common::cache(),
+        &mut lawbrain::progress::NoProgress,
+    )
+    .expect("dense index");
+    println!("retrieval: {}", s.describe());
+    let d = Directory::builtin();
+    let norm = |l: &str| l.trim_start_matches("中华人民共和国").to_string();
+    let refs = quality::load_references(&path).expect("references");
+    let stard = |held: bool| -> Vec<(String, Vec<(String, u32)>)> {
+        refs.iter()
+            .filter(|r| quality::held_out(&r.id) == held)
+            .map(|r| {
+                let g = r
+                    .articles
+                    .iter()
+                    .map(|a| (norm(&a.law), a.article))
+                    .collect();
+                (r.question.clone(), g)
+            })
+            .collect()
+    };
+    let dev: Vec<(String, Vec<(String, u32)>)> = common::read_jsonl(&common::dev_cases())
+        .iter()
+        .map(|c| {
+            let q = c["question"].as_str().unwrap_or("").to_string();
+            let g = c["articles"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|g| {
+                            let law = norm(g["law"].as_str().unwrap_or(""));
+                            (law, g["article"].as_u64().unwrap_or(0) as u32)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (q, g)
+        })
+        .filter(|(_, g): &(String, Vec<(String, u32)>)| !g.is_empty())
+        .collect();
+    for (name, set) in [
+        ("STARD tuning folds", stard(false)),
+        ("STARD held-out fold", stard(true)),
+        ("dev set", dev),
+    ] {
+        // (questions, with a gold article in the prompt: shipped, lexical
+        // gate; abstained: shipped, right; lexical gate, right)
+        let mut c = [0usize; 7];
+        for (q, gold) in &set {
+            let hits = s
+                .search(
+                    q,
+                    &lawbrain::search::SearchOptions {
+                        k: 8,
+                        ..Default::default()
+                    },
+                )
+                .expect("search");
+            let t = lawbrain::triage::triage(q, &hits, &d);
+            let is_gold = |i: &usize| gold.contains(&(norm(&hits[*i].law), hits[*i].article));
+            let any = (0..hits.len()).any(|i| is_gold(&i));
+            let shipped = gate::assess(q, &hits, Some(&t));
+            let unranked: Vec<lawbrain::search::Hit> = hits
+                .iter()
+                .map(|h| lawbrain::search::Hit {
+                    rerank: None,
+                    ..h.clone()
+                })
+                .collect();
+            let lexical = gate::assess(q, &unranked, Some(&t));
+            c[0] += 1;
+            let top = |r: &gate::GateReport| -> bool {
+                r.passed().iter().take(gate::PROMPT_ARTICLES).any(is_gold)
+            };
+            c[1] += usize::from(top(&shipped));
+            c[2] += usize::from(top(&lexical));
+            c[3] += usize::from(shipped.abstain);
+            c[4] += usize::from(shipped.abstain && !any);
+            c[5] += usize::from(lexical.abstain);
+            c[6] += usize::from(lexical.abstain && !any);
+        }
+        println!(
+            "{name}: {} questions; a gold article among the drafter's first {}: {} in the reranker's order, {} as the lexical gate picks; abstained {} (right {}) against {} (right {})",
+            c[0], gate::PROMPT_ARTICLES, c[1], c[2], c[3], c[4], c[5], c[6]
         );
     }
 }

@@ -93,6 +93,28 @@ fn related_texts_are_nearer_than_unrelated_ones() {
     assert!(dot(&q, &ps[0]) > dot(&q, &ps[1]) + 0.02);
 }
 
+/// The answer-quality similarity (issue 14): a conclusion saying what the
+/// lawyer said in other words scores above one that says the opposite on
+/// another subject, and an empty side gives no figure.
+#[test]
+fn answer_similarity_credits_the_same_meaning() {
+    use lawbrain::eval::quality::similarity;
+    let enc = common::encoder();
+    let lawyer = "您好，用人单位拖欠工资的，劳动者可以向劳动保障监察部门投诉，也可以申请劳动仲裁，要求支付所欠工资。";
+    let same = similarity(
+        &enc,
+        "老板欠薪，你可以去劳动监察投诉或者申请劳动仲裁，讨回工资。",
+        lawyer,
+    )
+    .expect("embed")
+    .expect("a figure");
+    let other = similarity(&enc, "离婚时夫妻共同财产一般平均分割。", lawyer)
+        .expect("embed")
+        .expect("a figure");
+    assert!(same > other + 0.02, "same {same:.3} other {other:.3}");
+    assert_eq!(similarity(&enc, " ", lawyer).expect("embed"), None);
+}
+
 #[test]
 fn long_passages_are_cut_to_the_cap() {
     let enc = common::encoder();

@@ -23,6 +23,7 @@ fn hit(law: &str, article: u32) -> Hit {
         level: "法律".to_string(),
         status: "现行有效".to_string(),
         dense: None,
+        rerank: None,
     }
 }
 

@@ -450,6 +450,7 @@ fn retrieved_laws_are_a_signal() {
         level: "法律".to_string(),
         status: "现行有效".to_string(),
         dense: None,
+        rerank: None,
     };
     let q = "这个事情该去哪里办？";
     let none = t(q);

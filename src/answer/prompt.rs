@@ -234,6 +234,7 @@ mod tests {
             level: "law".into(),
             status: "valid".into(),
             dense: None,
+            rerank: None,
         }
     }
 

@@ -172,6 +172,7 @@ mod tests {
             level: "law".into(),
             status: "valid".into(),
             dense: None,
+            rerank: None,
         }];
         let v = apply(text, &found, &hits);
         assert!(!v.text.contains("第999条"));
@@ -196,6 +197,7 @@ mod tests {
             level: "law".into(),
             status: "valid".into(),
             dense: None,
+            rerank: None,
         }
     }
 

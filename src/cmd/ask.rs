@@ -274,6 +274,7 @@ fn bench_hits(data: &DataArgs) -> anyhow::Result<Vec<Hit>> {
             level: "law".into(),
             status: "valid".into(),
             dense: None,
+            rerank: None,
         });
     }
     Ok(hits)

@@ -1,6 +1,7 @@
 //! `lawbrain triage`: route a question to a public legal service.
 //!
-//! Uses the search index for the retrieved-laws signal when one exists; works
+//! Uses the search index for the retrieved-laws signal when one exists
+//! (hybrid, as `serve`, when the build's dense index is on disk); works
 //! without it (the question alone).
 
 use crate::cli::TriageArgs;
@@ -34,6 +35,11 @@ fn embed(a: &TriageArgs) {
     if a.data.lexical {
         return;
     }
+    // Retrieval may have loaded the encoder already.
+    if triage::encoder().is_some() {
+        triage::router::Router::warm_dense();
+        return;
+    }
     let cache = super::paths(&a.data).cache;
     match lawbrain::embed::Encoder::from_cache(&cache) {
         Ok(e) => {
@@ -61,7 +67,19 @@ fn retrieve(a: &TriageArgs, question: &str) -> Vec<lawbrain::search::Hit> {
         k: 5,
         ..SearchOptions::default()
     };
-    match Searcher::open(&paths.index).and_then(|s| s.search(question, &opts)) {
+    let searcher = match Searcher::open(&paths.index) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot open the index ({e}); triaging the question alone");
+            return Vec::new();
+        }
+    };
+    // Hybrid, as `serve` retrieves, when this build's dense index is on disk
+    // (never built here: triage answers at once).
+    if let Err(e) = super::attach_dense_if(&searcher, &a.data, false) {
+        tracing::warn!("dense retrieval off ({e:#}); searching lexically");
+    }
+    match searcher.search(question, &opts) {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!("search failed ({e}); triaging the question alone");

@@ -11,6 +11,10 @@
 //!   differ;
 //! * **overlap**: ROUGE-L F over content words (jieba, stop words removed) of
 //!   the conclusion against the reference's first 200 characters;
+//! * **similarity** (with an encoder, [`measure_with`]): the cosine of the
+//!   conclusion and the reference's first 200 characters under the dense
+//!   encoder (multilingual-e5-small, `query: ` on both sides, as for two
+//!   questions), which credits the same meaning in other words;
 //! * **basis**: whether the answer cites a gold article, or at least a gold
 //!   article's law; an answer citing only laws none of the gold articles
 //!   belongs to rests on an irrelevant article;
@@ -174,6 +178,10 @@ pub struct Quality {
     pub agrees: bool,
     /// ROUGE-L F of the conclusion's content words against the reference.
     pub overlap: f64,
+    /// Cosine of the conclusion and the reference under the dense encoder
+    /// (`None` without an encoder or for an abstention).
+    #[serde(default)]
+    pub similarity: Option<f64>,
     pub misleading: bool,
     pub total_ms: f64,
     pub ttft_ms: f64,
@@ -181,6 +189,42 @@ pub struct Quality {
 
 /// Measure `a` against `r`.
 pub fn measure(r: &Reference, a: &Answer) -> Quality {
+    measure_lexical(r, a)
+}
+
+/// [`measure`], plus the dense similarity of the conclusion and the
+/// reference when `encoder` is given.
+pub fn measure_with(
+    r: &Reference,
+    a: &Answer,
+    encoder: Option<&crate::embed::Encoder>,
+) -> crate::Result<Quality> {
+    let mut q = measure_lexical(r, a);
+    if let (Some(e), false) = (encoder, a.guide.abstained) {
+        q.similarity = similarity(e, &conclusion(&a.answer), &r.answer)?;
+    }
+    Ok(q)
+}
+
+/// Cosine of a conclusion and the first 200 characters of a reference
+/// answer under the dense encoder (`None` when either is empty).
+pub fn similarity(
+    encoder: &crate::embed::Encoder,
+    conclusion: &str,
+    reference: &str,
+) -> crate::Result<Option<f64>> {
+    let head: String = reference.chars().take(200).collect();
+    if conclusion.trim().is_empty() || head.trim().is_empty() {
+        return Ok(None);
+    }
+    let (x, y) = (
+        encoder.embed_query(conclusion)?,
+        encoder.embed_query(&head)?,
+    );
+    Ok(Some(crate::embed::dot(&x, &y) as f64))
+}
+
+fn measure_lexical(r: &Reference, a: &Answer) -> Quality {
     let is_gold = |law: &str, art: u32| {
         r.articles
             .iter()
@@ -218,6 +262,7 @@ pub fn measure(r: &Reference, a: &Answer) -> Quality {
         contradicts,
         agrees,
         overlap,
+        similarity: None,
         misleading: !a.guide.abstained && (contradicts || irrelevant_basis),
         total_ms: a.timings.total_ms,
         ttft_ms: a.timings.ttft_ms,
@@ -240,6 +285,9 @@ pub struct QualitySummary {
     pub misleading: usize,
     /// Mean overlap over answered cases.
     pub mean_overlap: f64,
+    /// Mean dense similarity over the answered cases that have one.
+    #[serde(default)]
+    pub mean_similarity: Option<f64>,
     pub ttft_p50_ms: f64,
     pub total_p50_ms: f64,
 }
@@ -270,6 +318,10 @@ pub fn summarise(qs: &[Quality]) -> QualitySummary {
             0.0
         } else {
             answered.iter().map(|q| q.overlap).sum::<f64>() / answered.len() as f64
+        },
+        mean_similarity: {
+            let v: Vec<f64> = answered.iter().filter_map(|q| q.similarity).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
         },
         ttft_p50_ms: p50(qs.iter().map(|q| q.ttft_ms).filter(|t| *t > 0.0).collect()),
         total_p50_ms: p50(qs.iter().map(|q| q.total_ms).collect()),

@@ -48,7 +48,7 @@ pub struct RetrievalPipeline<'a> {
 
 impl Pipeline for RetrievalPipeline<'_> {
     fn name(&self) -> String {
-        format!("search+triage k={}", self.k)
+        format!("search+triage k={} ({})", self.k, self.searcher.describe())
     }
     fn llm(&self) -> bool {
         false
@@ -81,7 +81,12 @@ pub struct BrainPipeline<'a> {
 
 impl Pipeline for BrainPipeline<'_> {
     fn name(&self) -> String {
-        format!("consult {} k={}", self.backend_name, self.options.k)
+        format!(
+            "consult {} k={} ({})",
+            self.backend_name,
+            self.options.k,
+            self.brain.searcher.describe()
+        )
     }
     fn llm(&self) -> bool {
         self.brain.backend.is_some()

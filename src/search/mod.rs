@@ -30,6 +30,10 @@ pub struct Hit {
     /// when dense retrieval was on (a relevance signal for later stages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dense: Option<f32>,
+    /// The learned reranker's probability that this article governs the
+    /// question, when the reranker ordered the results (hybrid retrieval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<f32>,
 }
 
 /// Filters and size of one search.
@@ -272,6 +276,20 @@ impl Searcher {
         self.dense.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// What decides this searcher's rankings, for telling runs apart (eval
+    /// checkpoints): the mode, the index build and the reranker in use.
+    pub fn describe(&self) -> String {
+        let rr = match rerank::Reranker::builtin().filter(|_| rerank_enabled()) {
+            Some(m) => m.fingerprint(),
+            None => "none".into(),
+        };
+        format!(
+            "{:?} index {} reranker {rr}",
+            self.mode(),
+            self.manifest.built_at
+        )
+    }
+
     /// Which retrieval is live.
     pub fn mode(&self) -> Mode {
         if self.dense().is_some() {
@@ -381,6 +399,7 @@ impl Searcher {
             let (d, q) = (dense.as_ref()?, c.query_vec.as_ref()?);
             (doc < d.index.len()).then(|| d.index.score(q, doc))
         };
+        let mut reranked = false;
         let fused = if c.dense.is_empty() {
             c.lexical.clone()
         } else {
@@ -388,16 +407,19 @@ impl Searcher {
             // The reranker was trained on hybrid lists: lexical-only lists
             // keep their order.
             match rerank::Reranker::builtin().filter(|_| rerank_enabled()) {
-                Some(m) => m.rerank(
-                    &self.corpus,
-                    &rerank::Lists {
-                        question: &c.question,
-                        fused: &fused,
-                        lexical: &c.lexical,
-                        dense: &c.dense,
-                        query_vec: c.query_vec.as_deref(),
-                    },
-                ),
+                Some(m) => {
+                    reranked = true;
+                    m.rerank(
+                        &self.corpus,
+                        &rerank::Lists {
+                            question: &c.question,
+                            fused: &fused,
+                            lexical: &c.lexical,
+                            dense: &c.dense,
+                            query_vec: c.query_vec.as_deref(),
+                        },
+                    )
+                }
                 None => fused,
             }
         };
@@ -416,6 +438,9 @@ impl Searcher {
             }
             let mut h = query::hit(a, score);
             h.dense = cosine(doc);
+            // The reranker's scores are 1 + its probability; the tail past
+            // its depth keeps the fused scores (below 1) and no probability.
+            h.rerank = (reranked && score >= 1.0).then_some(score - 1.0);
             hits.push(h);
         }
         hits

@@ -249,6 +249,7 @@ pub fn hit(a: &Article, score: f32) -> Hit {
         level: a.level.as_str().to_string(),
         status: a.status.as_str().to_string(),
         dense: None,
+        rerank: None,
     }
 }
 

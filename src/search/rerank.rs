@@ -546,23 +546,55 @@ impl Reranker {
         out
     }
 
-    /// The shipped model (`src/search/rerank.json`), when it parses.
+    /// A short digest of the weights and counts (two models with the same
+    /// digest rank alike).
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(serde_json::to_vec(&(&self.weights, self.bias, &self.priors)).unwrap_or_default());
+        hex::encode(&h.finalize()[..6])
+    }
+
+    /// The shipped model (`src/search/rerank.json`), when it parses; for
+    /// studies, `LAWBRAIN_RERANKER=FILE` replaces it with a model written by
+    /// `eval retrieval-cv --write-reranker` (e.g. one fitted without a
+    /// held-out fold).
     pub fn builtin() -> Option<&'static Reranker> {
         static MODEL: std::sync::OnceLock<Option<Reranker>> = std::sync::OnceLock::new();
         MODEL
             .get_or_init(|| {
-                let text = include_str!("rerank.json");
+                let (name, text) = match std::env::var_os("LAWBRAIN_RERANKER") {
+                    Some(p) => match std::fs::read_to_string(&p) {
+                        Ok(t) => (std::path::PathBuf::from(p).display().to_string(), t),
+                        Err(e) => {
+                            let p = std::path::PathBuf::from(p);
+                            tracing::error!("LAWBRAIN_RERANKER {}: {e}; no reranker", p.display());
+                            return None;
+                        }
+                    },
+                    None => (
+                        "rerank.json".to_string(),
+                        include_str!("rerank.json").to_string(),
+                    ),
+                };
                 if text.trim().is_empty() || text.trim() == "null" {
                     return None;
                 }
-                match serde_json::from_str::<Reranker>(text) {
-                    Ok(m) if m.weights.len() == FEATURES.len() => Some(m),
+                match serde_json::from_str::<Reranker>(&text) {
+                    Ok(m) if m.weights.len() == FEATURES.len() => {
+                        if name == "rerank.json" {
+                            tracing::debug!("reranker from {name} ({})", m.trained_on);
+                        } else {
+                            tracing::info!("reranker from {name} ({})", m.trained_on);
+                        }
+                        Some(m)
+                    }
                     Ok(_) => {
-                        tracing::error!("rerank.json has the wrong number of weights; not used");
+                        tracing::error!("{name} has the wrong number of weights; not used");
                         None
                     }
                     Err(e) => {
-                        tracing::error!("rerank.json does not parse ({e}); not used");
+                        tracing::error!("{name} does not parse ({e}); not used");
                         None
                     }
                 }
@@ -616,6 +648,11 @@ mod tests {
     #[test]
     fn the_shipped_model_loads_and_prefers_what_it_learned() {
         let m = Reranker::builtin().expect("src/search/rerank.json ships a model");
+        // Runs scored with another model are told apart by its digest.
+        let mut other = m.clone();
+        other.weights[0] += 0.01;
+        assert_ne!(m.fingerprint(), other.fingerprint());
+        assert_eq!(m.fingerprint(), m.clone().fingerprint());
         assert_eq!(m.weights.len(), FEATURES.len());
         assert!(m.depth >= 10);
         let w = |name: &str| m.weights[FEATURES.iter().position(|f| *f == name).expect("feature")];

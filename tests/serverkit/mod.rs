@@ -80,6 +80,7 @@ impl Fake {
                     level: r.get(4)?,
                     status: "现行有效".into(),
                     dense: None,
+                    rerank: None,
                 })
             })
             .expect("rows")
