@@ -224,11 +224,9 @@ fn cancelling_stops_the_consultation() {
 #[ignore = "study: slow (the real model on ~20 questions); run by hand"]
 fn quality_study() {
     use lawbrain::eval::quality;
-    let path = common::shared().join("data/stard/train.jsonl");
-    if !path.exists() {
-        println!("skipped: {} is absent", path.display());
+    let Some(path) = stard_train() else {
         return;
-    }
+    };
     let n: usize = std::env::var("LAWBRAIN_QUALITY_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -258,16 +256,7 @@ fn quality_study() {
     // held-out figure give `LAWBRAIN_RERANKER` a model fitted without the
     // held-out fold), or lexical only with `LAWBRAIN_QUALITY_LEXICAL=1`.
     let encoder = common::encoder();
-    if std::env::var("LAWBRAIN_QUALITY_LEXICAL").as_deref() != Ok("1") {
-        b.searcher
-            .attach_dense(
-                encoder.clone(),
-                &common::cache(),
-                &mut lawbrain::progress::NoProgress,
-            )
-            .expect("dense index");
-    }
-    println!("retrieval: {}", b.searcher.describe());
+    study_searcher(std::env::var("LAWBRAIN_QUALITY_LEXICAL").as_deref() != Ok("1"));
     let mut rows = Vec::new();
     let mut out = Vec::new();
     for r in &refs {
@@ -344,39 +333,19 @@ fn study_options(
 fn gate_calibration() {
     use lawbrain::answer::gate;
     use lawbrain::eval::quality;
-    let path = common::shared().join("data/stard/train.jsonl");
-    if !path.exists() {
-        println!("skipped: {} is absent", path.display());
+    let Some(path) = stard_train() else {
         return;
-    }
+    };
     let refs = quality::load_references(&path).expect("references");
-    let s = searcher();
     // The hits the gate sees in `serve`: hybrid (lexical with
     // `LAWBRAIN_QUALITY_LEXICAL=1`).
-    if std::env::var("LAWBRAIN_QUALITY_LEXICAL").as_deref() != Ok("1") {
-        s.attach_dense(
-            common::encoder(),
-            &common::cache(),
-            &mut lawbrain::progress::NoProgress,
-        )
-        .expect("dense index");
-    }
-    println!("retrieval: {}", s.describe());
+    let s = study_searcher(std::env::var("LAWBRAIN_QUALITY_LEXICAL").as_deref() != Ok("1"));
     let d = Directory::builtin();
     let norm = |l: &str| l.trim_start_matches("中华人民共和国").to_string();
     // (held out, [(words, rank, domain, gold)], any gold retrieved)
     let mut rows = Vec::new();
     for r in &refs {
-        let hits = s
-            .search(
-                &r.question,
-                &lawbrain::search::SearchOptions {
-                    k: 8,
-                    ..Default::default()
-                },
-            )
-            .expect("search");
-        let t = lawbrain::triage::triage(&r.question, &hits, &d);
+        let (hits, t) = search_and_triage(&s, &d, &r.question);
         let rep = gate::assess(&r.question, &hits, Some(&t));
         let arts: Vec<(f32, f32, f32, Option<bool>, bool)> = rep
             .articles
@@ -457,38 +426,12 @@ fn gate_calibration() {
     // Everyday questions (the shared dev set, not tuned on): how often the
     // built-in gate abstains, and how often rightly.
     let (mut n, mut abs, mut right, mut no_gold) = (0, 0, 0, 0);
-    for c in common::read_jsonl(&common::dev_cases()) {
-        let q = c["question"].as_str().unwrap_or("");
-        let gold: Vec<(String, u64)> = c["articles"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|g| {
-                        (
-                            norm(g["law"].as_str().unwrap_or("")),
-                            g["article"].as_u64().unwrap_or(0),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if gold.is_empty() {
-            continue;
-        }
-        let hits = s
-            .search(
-                q,
-                &lawbrain::search::SearchOptions {
-                    k: 8,
-                    ..Default::default()
-                },
-            )
-            .expect("search");
-        let t = lawbrain::triage::triage(q, &hits, &d);
-        let rep = gate::assess(q, &hits, Some(&t));
+    for (q, gold) in dev_gold() {
+        let (hits, t) = search_and_triage(&s, &d, &q);
+        let rep = gate::assess(&q, &hits, Some(&t));
         let any = hits
             .iter()
-            .any(|h| gold.contains(&(norm(&h.law), h.article as u64)));
+            .any(|h| gold.contains(&(norm(&h.law), h.article)));
         n += 1;
         no_gold += (!any) as usize;
         if rep.abstain {
@@ -534,19 +477,10 @@ fn gate_calibration() {
 fn prompt_selection() {
     use lawbrain::answer::gate;
     use lawbrain::eval::quality;
-    let path = common::shared().join("data/stard/train.jsonl");
-    if !path.exists() {
-        println!("skipped: {} is absent", path.display());
+    let Some(path) = stard_train() else {
         return;
-    }
-    let s = searcher();
-    s.attach_dense(
-        common::encoder(),
-        &common::cache(),
-        &mut lawbrain::progress::NoProgress,
-    )
-    .expect("dense index");
-    println!("retrieval: {}", s.describe());
+    };
+    let s = study_searcher(true);
     let d = Directory::builtin();
     let norm = |l: &str| l.trim_start_matches("中华人民共和国").to_string();
     let refs = quality::load_references(&path).expect("references");
@@ -563,25 +497,7 @@ fn prompt_selection() {
             })
             .collect()
     };
-    let dev: Vec<(String, Vec<(String, u32)>)> = common::read_jsonl(&common::dev_cases())
-        .iter()
-        .map(|c| {
-            let q = c["question"].as_str().unwrap_or("").to_string();
-            let g = c["articles"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|g| {
-                            let law = norm(g["law"].as_str().unwrap_or(""));
-                            (law, g["article"].as_u64().unwrap_or(0) as u32)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            (q, g)
-        })
-        .filter(|(_, g): &(String, Vec<(String, u32)>)| !g.is_empty())
-        .collect();
+    let dev = dev_gold();
     for (name, set) in [
         ("STARD tuning folds", stard(false)),
         ("STARD held-out fold", stard(true)),
@@ -591,16 +507,7 @@ fn prompt_selection() {
         // gate; abstained: shipped, right; lexical gate, right)
         let mut c = [0usize; 7];
         for (q, gold) in &set {
-            let hits = s
-                .search(
-                    q,
-                    &lawbrain::search::SearchOptions {
-                        k: 8,
-                        ..Default::default()
-                    },
-                )
-                .expect("search");
-            let t = lawbrain::triage::triage(q, &hits, &d);
+            let (hits, t) = search_and_triage(&s, &d, q);
             let is_gold = |i: &usize| gold.contains(&(norm(&hits[*i].law), hits[*i].article));
             let any = (0..hits.len()).any(|i| is_gold(&i));
             let shipped = gate::assess(q, &hits, Some(&t));
@@ -628,4 +535,75 @@ fn prompt_selection() {
             c[0], gate::PROMPT_ARTICLES, c[1], c[2], c[3], c[4], c[5], c[6]
         );
     }
+}
+
+/// The studies' searcher (the shared test index), hybrid as `serve` runs it
+/// when `hybrid`; prints what decides its rankings.
+fn study_searcher(hybrid: bool) -> Arc<lawbrain::search::Searcher> {
+    let s = searcher();
+    if hybrid {
+        s.attach_dense(
+            common::encoder(),
+            &common::cache(),
+            &mut lawbrain::progress::NoProgress,
+        )
+        .expect("dense index");
+    }
+    println!("retrieval: {}", s.describe());
+    s
+}
+
+/// The dev set's questions with their gold (law without 中华人民共和国,
+/// article) pairs; questions without gold articles are left out.
+fn dev_gold() -> Vec<(String, Vec<(String, u32)>)> {
+    let norm = |l: &str| l.trim_start_matches("中华人民共和国").to_string();
+    common::read_jsonl(&common::dev_cases())
+        .iter()
+        .map(|c| {
+            let q = c["question"].as_str().unwrap_or("").to_string();
+            let g = c["articles"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|g| {
+                            let law = norm(g["law"].as_str().unwrap_or(""));
+                            (law, g["article"].as_u64().unwrap_or(0) as u32)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (q, g)
+        })
+        .filter(|(_, g): &(String, Vec<(String, u32)>)| !g.is_empty())
+        .collect()
+}
+
+/// The first eight hits for `q` and its triage, as a consultation gets them.
+fn search_and_triage(
+    s: &lawbrain::search::Searcher,
+    d: &Directory,
+    q: &str,
+) -> (Vec<lawbrain::search::Hit>, lawbrain::triage::Triage) {
+    let hits = s
+        .search(
+            q,
+            &lawbrain::search::SearchOptions {
+                k: 8,
+                ..Default::default()
+            },
+        )
+        .expect("search");
+    let t = lawbrain::triage::triage(q, &hits, d);
+    (hits, t)
+}
+
+/// STARD's train split in `../shared`, or `None` (after saying the study is
+/// skipped) when it is absent.
+fn stard_train() -> Option<std::path::PathBuf> {
+    let path = common::shared().join("data/stard/train.jsonl");
+    if !path.exists() {
+        println!("skipped: {} is absent", path.display());
+        return None;
+    }
+    Some(path)
 }
