@@ -538,9 +538,14 @@ fn prompt_selection() {
 }
 
 /// The studies' searcher (the shared test index), hybrid as `serve` runs it
-/// when `hybrid`; prints what decides its rankings.
+/// when `hybrid`; prints what decides its rankings. Dense retrieval, once
+/// attached, stays for the whole test binary: run a lexical study alone.
 fn study_searcher(hybrid: bool) -> Arc<lawbrain::search::Searcher> {
     let s = searcher();
+    assert!(
+        hybrid || s.dense().is_none(),
+        "another study made the shared searcher hybrid: run the lexical study alone"
+    );
     if hybrid {
         s.attach_dense(
             common::encoder(),

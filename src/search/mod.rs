@@ -277,16 +277,18 @@ impl Searcher {
     }
 
     /// What decides this searcher's rankings, for telling runs apart (eval
-    /// checkpoints): the mode, the index build and the reranker in use.
+    /// checkpoints): the mode, the index build, the fusion settings and the
+    /// reranker in use.
     pub fn describe(&self) -> String {
         let rr = match rerank::Reranker::builtin().filter(|_| rerank_enabled()) {
             Some(m) => m.fingerprint(),
             None => "none".into(),
         };
         format!(
-            "{:?} index {} reranker {rr}",
+            "{:?} index {} fusion {:?} reranker {rr}",
             self.mode(),
-            self.manifest.built_at
+            self.manifest.built_at,
+            self.fusion
         )
     }
 
@@ -440,7 +442,7 @@ impl Searcher {
             h.dense = cosine(doc);
             // The reranker's scores are 1 + its probability; the tail past
             // its depth keeps the fused scores (below 1) and no probability.
-            h.rerank = (reranked && score >= 1.0).then_some(score - 1.0);
+            h.rerank = (reranked && score >= 1.0).then(|| rerank::probability(score));
             hits.push(h);
         }
         hits

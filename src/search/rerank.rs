@@ -546,12 +546,21 @@ impl Reranker {
         out
     }
 
-    /// A short digest of the weights and counts (two models with the same
-    /// digest rank alike).
+    /// A short digest of everything that decides the ranking (depth,
+    /// scaling, weights, counts): two models with the same digest rank alike.
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        h.update(serde_json::to_vec(&(&self.weights, self.bias, &self.priors)).unwrap_or_default());
+        let model = (
+            self.depth,
+            &self.mean,
+            &self.std,
+            &self.weights,
+            self.bias,
+            &self.disabled,
+            &self.priors,
+        );
+        h.update(serde_json::to_vec(&model).unwrap_or_default());
         hex::encode(&h.finalize()[..6])
     }
 
