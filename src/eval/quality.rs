@@ -187,11 +187,6 @@ pub struct Quality {
     pub ttft_ms: f64,
 }
 
-/// Measure `a` against `r`.
-pub fn measure(r: &Reference, a: &Answer) -> Quality {
-    measure_lexical(r, a)
-}
-
 /// [`measure`], plus the dense similarity of the conclusion and the
 /// reference when `encoder` is given.
 pub fn measure_with(
@@ -199,7 +194,7 @@ pub fn measure_with(
     a: &Answer,
     encoder: Option<&crate::embed::Encoder>,
 ) -> crate::Result<Quality> {
-    let mut q = measure_lexical(r, a);
+    let mut q = measure(r, a);
     if let (Some(e), false) = (encoder, a.guide.abstained) {
         q.similarity = similarity(e, &conclusion(&a.answer), &r.answer)?;
     }
@@ -224,7 +219,8 @@ pub fn similarity(
     Ok(Some(crate::embed::dot(&x, &y) as f64))
 }
 
-fn measure_lexical(r: &Reference, a: &Answer) -> Quality {
+/// Measure `a` against `r` (without the dense similarity).
+pub fn measure(r: &Reference, a: &Answer) -> Quality {
     let is_gold = |law: &str, art: u32| {
         r.articles
             .iter()

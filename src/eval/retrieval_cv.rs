@@ -334,15 +334,17 @@ fn gold_keys(corpus: &crate::corpus::Corpus, s: &Scored) -> Vec<Gold> {
 }
 
 /// Training rows of `set` for the reranker: each question's head features
-/// computed with priors that leave the question itself out.
+/// computed with priors that leave the question itself out, and with the
+/// votes of `memory` (the same set's questions, `None` when the similar-
+/// question features are off) leaving it out too.
 fn rerank_rows(
     corpus: &crate::corpus::Corpus,
     set: &[&Scored],
     priors: &mut Priors,
+    memory: Option<&rerank::Memory>,
     depth: usize,
 ) -> Vec<Vec<([f32; rerank::FEATURES.len()], bool)>> {
     let f = Fusion::default();
-    let memory = memory_of(corpus, set);
     let mut lists = Vec::new();
     for (i, s) in set.iter().enumerate() {
         let own = gold_keys(corpus, s);
@@ -355,9 +357,9 @@ fn rerank_rows(
             dense: &s.c.dense,
             query_vec: s.c.query_vec.as_deref(),
         };
-        let votes = match &s.c.query_vec {
-            Some(q) => memory.votes(q, Some(i)),
-            None => rerank::Votes::default(),
+        let votes = match (memory, &s.c.query_vec) {
+            (Some(m), Some(q)) => m.votes(q, Some(i)),
+            _ => rerank::Votes::default(),
         };
         lists.push(
             rerank::features(corpus, priors, &votes, &l, depth)
@@ -400,7 +402,8 @@ pub fn fit_reranker(
             .map(|v| v.as_slice()),
     );
     let cfg = TrainConfig::default();
-    let rows = rerank_rows(corpus, &set, &mut priors, cfg.depth);
+    // The shipped model leaves the similar-question features out.
+    let rows = rerank_rows(corpus, &set, &mut priors, None, cfg.depth);
     let mut m = Reranker::train(&rows, priors, &rerank::NEEDS_PAST_QUESTIONS, cfg);
     m.trained_on = format!("{} questions with gold articles", set.len());
     Ok(m)
@@ -422,9 +425,13 @@ fn rerank_cv(
         let train: Vec<&Scored> = scored.iter().filter(|s| s.fold != k).collect();
         let golds: Vec<Vec<Gold>> = train.iter().map(|s| gold_keys(corpus, s)).collect();
         let mut priors = Priors::count(golds.iter().map(|v| v.as_slice()));
-        let rows = rerank_rows(corpus, &train, &mut priors, cfg.depth);
+        let votes_on = !rerank::NEEDS_PAST_QUESTIONS
+            .iter()
+            .all(|f| disabled.contains(f));
+        let memory = votes_on.then(|| memory_of(corpus, &train));
+        let rows = rerank_rows(corpus, &train, &mut priors, memory.as_ref(), cfg.depth);
         let mut model = Reranker::train(&rows, priors, disabled, cfg);
-        model.memory = Some(memory_of(corpus, &train));
+        model.memory = memory;
         for s in scored.iter().filter(|s| s.fold == k) {
             let fused = if s.c.dense.is_empty() {
                 s.c.lexical.clone()
@@ -682,7 +689,7 @@ impl CvReport {
                 "abstain when the reranker's first article is below its threshold (held out: \
                  threshold from the other folds): abstains on {:.3} of questions, {:.3} of them \
                  rightly (no gold in the first five); catches {:.3} of the {:.3} with no gold in \
-                 the first five, loses {:.3} of the rest; threshold on all folds {:.2} (not used: see AbstainStudy)\n",
+                 the first five, loses {:.3} of the rest; threshold on all folds {:.2} (the answer gate does not abstain on it; at or above it, a lexical abstention is overruled: gate::CONFIDENT)\n",
                 a.rate, a.right, a.caught, a.no_gold, a.lost, a.threshold
             ));
         }

@@ -156,6 +156,11 @@ pub fn rerank_enabled() -> bool {
     std::env::var_os("LAWBRAIN_NO_RERANK").is_none_or(|v| v != "1")
 }
 
+/// The reranker hybrid results go through, unless turned off.
+fn active_reranker() -> Option<&'static rerank::Reranker> {
+    rerank::Reranker::builtin().filter(|_| rerank_enabled())
+}
+
 /// An open index plus the corpus it was built from.
 pub struct Searcher {
     corpus: Corpus,
@@ -280,7 +285,7 @@ impl Searcher {
     /// checkpoints): the mode, the index build, the fusion settings and the
     /// reranker in use.
     pub fn describe(&self) -> String {
-        let rr = match rerank::Reranker::builtin().filter(|_| rerank_enabled()) {
+        let rr = match active_reranker() {
             Some(m) => m.fingerprint(),
             None => "none".into(),
         };
@@ -408,7 +413,7 @@ impl Searcher {
             let fused = fusion::fuse(&c.lexical, &c.dense, f);
             // The reranker was trained on hybrid lists: lexical-only lists
             // keep their order.
-            match rerank::Reranker::builtin().filter(|_| rerank_enabled()) {
+            match active_reranker() {
                 Some(m) => {
                     reranked = true;
                     m.rerank(

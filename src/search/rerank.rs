@@ -190,11 +190,18 @@ pub struct Votes {
 }
 
 impl Votes {
+    // No votes (the shipped model, which has none) cost no key building.
     fn article(&self, law: &str, n: u32) -> f32 {
+        if self.articles.is_empty() {
+            return 0.0;
+        }
         self.articles.get(&key(law, n)).copied().unwrap_or(0.0)
     }
 
     fn law(&self, law: &str) -> f32 {
+        if self.laws.is_empty() {
+            return 0.0;
+        }
         self.laws.get(short_law(law)).copied().unwrap_or(0.0)
     }
 }
@@ -573,14 +580,19 @@ impl Reranker {
         MODEL
             .get_or_init(|| {
                 let (name, text) = match std::env::var_os("LAWBRAIN_RERANKER") {
-                    Some(p) => match std::fs::read_to_string(&p) {
-                        Ok(t) => (std::path::PathBuf::from(p).display().to_string(), t),
-                        Err(e) => {
-                            let p = std::path::PathBuf::from(p);
-                            tracing::error!("LAWBRAIN_RERANKER {}: {e}; no reranker", p.display());
-                            return None;
+                    Some(p) => {
+                        let p = std::path::PathBuf::from(p);
+                        match std::fs::read_to_string(&p) {
+                            Ok(t) => (p.display().to_string(), t),
+                            Err(e) => {
+                                tracing::error!(
+                                    "LAWBRAIN_RERANKER {}: {e}; no reranker",
+                                    p.display()
+                                );
+                                return None;
+                            }
                         }
-                    },
+                    }
                     None => (
                         "rerank.json".to_string(),
                         include_str!("rerank.json").to_string(),
