@@ -161,6 +161,12 @@ pub struct ModelArgs {
     /// Sampling temperature (0 = greedy).
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f64,
+    /// Local model: tokens guessed ahead by prompt lookup (the answer often
+    /// quotes its articles) and checked in one forward pass; the text is the
+    /// model's own either way. 0 turns guessing off. Only on CPUs with
+    /// AVX-512 VNNI (elsewhere checks cost what they save; ignored).
+    #[arg(long, default_value_t = lawbrain::llm::DRAFT_TOKENS, env = "LAWBRAIN_DRAFT_TOKENS")]
+    pub draft_tokens: usize,
     /// Nucleus sampling.
     #[arg(long)]
     pub top_p: Option<f64>,

@@ -215,3 +215,65 @@ fn small_profile_reencode_keeps_greedy_output() {
     assert!(!original.text.trim().is_empty());
     assert_eq!(original.text, reencoded.text);
 }
+
+/// Guessing ahead by prompt lookup changes how many forward passes are made,
+/// not what the model says: a reply that quotes its prompt comes out the same
+/// with guessing on and off (greedy), most guesses are kept, and the limits
+/// and streaming behave as without guesses.
+#[test]
+fn guessing_ahead_keeps_the_models_text() {
+    let e = engine();
+    let article = "第三十八条 用人单位有下列情形之一的，劳动者可以解除劳动合同：\
+        （一）未按照劳动合同约定提供劳动保护或者劳动条件的；\
+        （二）未及时足额支付劳动报酬的；\
+        （三）未依法为劳动者缴纳社会保险费的。";
+    let m = msgs(&format!(
+        "下面是一条法律原文：\n{article}\n请逐字复述这条原文。"
+    ));
+    let run = |draft_tokens: usize, max_tokens: usize| {
+        let mut pieces = String::new();
+        let g = e
+            .generate(
+                &m,
+                &GenParams {
+                    draft_tokens,
+                    ..greedy(max_tokens)
+                },
+                &mut |p| {
+                    pieces.push_str(p);
+                    true
+                },
+            )
+            .expect("generate");
+        assert_eq!(pieces, g.text, "streamed pieces make the text");
+        g
+    };
+    let plain = run(0, 48);
+    assert_eq!(plain.stats.draft_tokens, 0);
+    let guessed = run(8, 48);
+    assert_eq!(
+        guessed.text, plain.text,
+        "guessing changed the text: {:?}",
+        guessed.stats
+    );
+    assert_eq!(guessed.stats.gen_tokens, plain.stats.gen_tokens);
+    assert!(
+        plain.text.contains("未及时足额支付劳动报酬"),
+        "the model quotes the article: {}",
+        plain.text
+    );
+    if lawbrain::llm::guessing_available() {
+        assert!(
+            guessed.stats.draft_accepted * 2 > guessed.stats.draft_tokens
+                && guessed.stats.draft_accepted >= 10,
+            "a quoting reply keeps most guesses: {:?}",
+            guessed.stats
+        );
+    } else {
+        assert_eq!(guessed.stats.draft_tokens, 0, "no guessing on this CPU");
+    }
+    // A limit that falls inside a run of guesses still holds exactly.
+    let short = run(8, 7);
+    assert_eq!(short.stats.gen_tokens, 7);
+    assert!(plain.text.starts_with(&short.text), "{:?}", short.text);
+}

@@ -9,11 +9,14 @@
 //! `Cargo.toml`), and each kernel is compiled twice: once for the baseline
 //! CPU and once for AVX2 + FMA, chosen at run time.
 //!
-//! Everything here is safe, allocation-free slice arithmetic; the loops are
+//! [`quant`] holds the LLM's quantized products (AVX-512 VNNI intrinsics).
+//! Everything else here is safe, allocation-free slice arithmetic; the loops are
 //! written with independent lanes so they vectorise without reassociating
 //! floating-point sums.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod quant;
 
 /// Lanes of the independent accumulators.
 const LANES: usize = 16;

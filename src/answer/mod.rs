@@ -38,6 +38,12 @@ pub struct Timings {
     pub gen_tokens: usize,
     pub tokens_per_s: f64,
     pub total_ms: f64,
+    /// Tokens the local engine guessed ahead (prompt lookup) and checked;
+    /// of those, the ones the model kept.
+    #[serde(default)]
+    pub draft_tokens: usize,
+    #[serde(default)]
+    pub draft_accepted: usize,
 }
 
 /// A complete consultation answer. The JSON shape of `lawbrain ask --json`.
@@ -322,6 +328,8 @@ impl Brain {
                         timings.ttft_ms = g.stats.ttft_ms;
                         timings.gen_tokens = g.stats.gen_tokens;
                         timings.tokens_per_s = g.stats.tokens_per_s;
+                        timings.draft_tokens = g.stats.draft_tokens;
+                        timings.draft_accepted = g.stats.draft_accepted;
                         let mut v = hold.verified();
                         // One system rule repeated (small models do, at the
                         // end of a draft) was cut before it was shown; more

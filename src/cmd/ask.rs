@@ -39,6 +39,7 @@ pub fn gen_params(m: &ModelArgs) -> GenParams {
         temperature: m.temperature,
         top_p: m.top_p,
         seed: m.seed,
+        draft_tokens: m.draft_tokens,
         ..GenParams::default()
     }
 }
@@ -314,6 +315,7 @@ pub fn bench(
     let params = GenParams {
         max_tokens: gen_tokens,
         repeat_penalty: 1.0,
+        draft_tokens: model.draft_tokens,
         ..GenParams::default()
     };
     println!("model: {}", engine.name());
@@ -324,6 +326,16 @@ pub fn bench(
             .map_or("all cores".to_string(), |t| t.to_string())
     );
     println!("load: {load_ms:.0} ms");
+    println!(
+        "guessing ahead: {}",
+        if !lawbrain::llm::guessing_available() {
+            "off (no AVX-512 VNNI)".to_string()
+        } else if model.draft_tokens == 0 {
+            "off (--draft-tokens 0)".to_string()
+        } else {
+            format!("up to {} tokens", model.draft_tokens)
+        }
+    );
     if let (Some(before), Some(after)) = (rss_before, lawbrain::bench::rss_mib()) {
         println!("RSS before load: {before:.0} MiB, after: {after:.0} MiB");
     }
@@ -338,13 +350,16 @@ pub fn bench(
         engine.reset_cache()?;
         let g = engine.generate_prompt(&rendered, &params, &mut |_| true)?;
         println!(
-            "run {}: prompt {} tok, {:.1} tok/s; gen {} tok, {:.1} tok/s; ttft {:.0} ms; stop {:?}",
+            "run {}: prompt {} tok, {:.1} tok/s; gen {} tok, {:.1} tok/s; ttft {:.0} ms; total {:.0} ms; guessed {} kept {}; stop {:?}",
             run + 1,
             g.stats.prompt_tokens,
             g.stats.prompt_tokens_per_s,
             g.stats.gen_tokens,
             g.stats.tokens_per_s,
             g.stats.ttft_ms,
+            g.stats.total_ms,
+            g.stats.draft_tokens,
+            g.stats.draft_accepted,
             g.stop
         );
         if run == 0 {

@@ -1,14 +1,16 @@
 //! The local candle engine: one loaded GGUF model behind a mutex (the model
 //! and its KV cache are not shareable), implementing [`Backend`].
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use candle_core::quantized::gguf_file;
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 
+use super::lookup;
 use super::qwen2::{Memory, Qwen2};
 use super::sampling::{loop_tail, Sampler};
 use super::template::chatml;
@@ -243,6 +245,9 @@ impl CandleEngine {
         let mut generated: Vec<u32> = Vec::new();
         let mut utf8 = Utf8Stream::default();
         let mut text = String::new();
+        // Prompt-lookup guesses already fed to the model, and the logits
+        // after each: a guess is kept while the model picks it.
+        let mut guessed: VecDeque<(u32, Tensor)> = VecDeque::new();
         let gen_start = Instant::now();
         let stop = loop {
             let next = sampler.next(&logits, &generated)?;
@@ -269,8 +274,44 @@ impl CandleEngine {
             if past(params.deadline) {
                 break StopReason::Deadline;
             }
-            logits = st.model.forward(&[next])?;
-            st.cached.push(next);
+            match guessed.pop_front() {
+                Some((g, after)) if g == next => {
+                    stats.draft_accepted += 1;
+                    logits = after;
+                    continue;
+                }
+                Some(_) => {
+                    // A wrong guess: it and the guesses after it leave the cache.
+                    let keep = st.cached.len() - guessed.len() - 1;
+                    st.model.truncate_cache(keep)?;
+                    st.cached.truncate(keep);
+                    guessed.clear();
+                }
+                None => {}
+            }
+            let room = max_tokens - generated.len();
+            let draft = if params.draft_tokens > 0 && super::guessing_available() {
+                let mut history = st.cached.clone();
+                history.push(next);
+                lookup::draft(&history, params.draft_tokens.min(room))
+            } else {
+                Vec::new()
+            };
+            if draft.is_empty() {
+                logits = st.model.forward(&[next])?;
+                st.cached.push(next);
+                continue;
+            }
+            let mut feed = Vec::with_capacity(draft.len() + 1);
+            feed.push(next);
+            feed.extend_from_slice(&draft);
+            let rows = st.model.forward_all(&feed)?;
+            st.cached.extend_from_slice(&feed);
+            stats.draft_tokens += draft.len();
+            logits = rows.get(0)?;
+            for (i, g) in draft.into_iter().enumerate() {
+                guessed.push_back((g, rows.get(i + 1)?));
+            }
         };
         let rest = utf8.finish();
         if !rest.is_empty() && stop != StopReason::Cancelled {

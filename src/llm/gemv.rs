@@ -19,7 +19,7 @@ use candle_core::quantized::k_quants::{
 };
 use candle_core::quantized::{GgmlDType, QTensor};
 
-use super::tiles;
+use super::{few, tiles};
 
 /// One weight matrix viewed as rows of quantized blocks.
 enum Rows<'a> {
@@ -87,9 +87,21 @@ unsafe fn dot_rows(
     k: usize,
     x: &Lhs,
     tiled: Option<&tiles::Acts>,
+    few: Option<&few::Acts>,
     rows: std::ops::Range<usize>,
     dst: &Dst,
-) {
+) -> bool {
+    // A few activation rows, all matrices Q4_K/Q6_K: each weight block
+    // unpacked once (`x` was not quantized for the other paths).
+    if let Some(acts) = few {
+        let w = match w {
+            Rows::Q4K(b) => tiles::Weights::Q4K(b),
+            Rows::Q6K(b) => tiles::Weights::Q6K(b),
+            _ => return false,
+        };
+        // SAFETY: forwarded from the caller.
+        return unsafe { few::rows(&w, acts, rows, dst.ptr, dst.n) };
+    }
     // Several activation rows and a whole 16-row group: the tile kernels.
     if let (Some(acts), true) = (tiled, rows.len() == tiles::ROWS) {
         let w = match w {
@@ -101,7 +113,7 @@ unsafe fn dot_rows(
             // SAFETY: `tiled` is only built when the CPU has the features;
             // the rest is forwarded from the caller.
             unsafe { tiles::rows16(&w, k, acts, rows.start, dst.ptr, dst.n) };
-            return;
+            return true;
         }
     }
     unsafe fn run<T: GgmlType>(
@@ -145,6 +157,7 @@ unsafe fn dot_rows(
             Rows::Q8_0(b) => run(b, k, &x.q8_0, rows, dst),
         }
     }
+    true
 }
 
 /// The `m` rows of `x` (each `k` long) quantized to blocks of `T`, rows
@@ -189,17 +202,26 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
         q8k: Vec::new(),
         q8_0: Vec::new(),
     };
-    if needs_q8k {
-        if !k.is_multiple_of(BlockQ8K::BLCK_SIZE) {
-            return None;
-        }
+    if needs_q8k && !k.is_multiple_of(BlockQ8K::BLCK_SIZE) {
+        return None;
+    }
+    // Up to few::MAX_ROWS rows (decode steps, checks of guessed tokens),
+    // every matrix Q4_K/Q6_K: each weight block unpacked once, each row
+    // computed as it would be alone, `x` quantized straight into the
+    // kernels' layout.
+    let compact = mats
+        .iter()
+        .all(|(r, _, _)| matches!(r, Rows::Q4K(_) | Rows::Q6K(_)));
+    let few = (compact && m <= few::MAX_ROWS && few::available()).then(|| few::Acts::new(x, m, k));
+    if needs_q8k && few.is_none() {
         lhs.q8k = quantize(x, m, k);
     }
     if needs_q8_0 {
         lhs.q8_0 = quantize(x, m, k);
     }
-    // Prompts (several rows) on Q4_K/Q6_K: 16-row tiles built on the fly.
-    let tiled = (m > 1 && needs_q8k && tiles::available()).then(|| tiles::Acts::new(&lhs.q8k, m));
+    // Prompts (more rows): 16-row tiles built on the fly.
+    let tiled = (needs_q8k && m > few::MAX_ROWS && tiles::available())
+        .then(|| tiles::Acts::new(&lhs.q8k, m));
     let mut outs: Vec<Vec<f32>> = mats.iter().map(|(_, n, _)| vec![0f32; m * n]).collect();
     // Work units: (matrix, first weight row) in steps of UNIT rows, over all matrices.
     let mut units: Vec<(usize, usize)> = Vec::new();
@@ -207,6 +229,7 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
         units.extend((0..*n).step_by(UNIT).map(|r| (i, r)));
     }
     let ptrs: Vec<usize> = outs.iter_mut().map(|o| o.as_mut_ptr() as usize).collect();
+    let declined = std::sync::atomic::AtomicBool::new(false);
     candle_core::utils::barrier_pool().execute_chunked(units.len(), |range| {
         for &(i, r) in &units[range] {
             let (w, n, _) = &mats[i];
@@ -217,10 +240,24 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
             };
             // SAFETY: each unit owns columns [r, r + UNIT) of output `i`, which no
             // other unit touches, and `outs` outlives the parallel region.
-            unsafe { dot_rows(w, k, &lhs, tiled.as_ref(), r..(r + UNIT).min(*n), &dst) };
+            let done = unsafe {
+                dot_rows(
+                    w,
+                    k,
+                    &lhs,
+                    tiled.as_ref(),
+                    few.as_ref(),
+                    r..(r + UNIT).min(*n),
+                    &dst,
+                )
+            };
+            if !done {
+                declined.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     });
-    Some(outs)
+    // A kernel that declined (not expected): the caller falls back to candle.
+    (!declined.load(std::sync::atomic::Ordering::Relaxed)).then_some(outs)
 }
 
 #[cfg(test)]
@@ -276,31 +313,41 @@ mod tests {
         }
     }
 
-    /// Prompt-sized products (several 16-row tiles, a row count that is not
-    /// a multiple of the kernel's step, a ragged last row group) agree with
-    /// one-row products on every row.
+    /// Products with any number of activation rows agree with one-row
+    /// products on every row: a few rows (checking guessed tokens) exactly,
+    /// since each row is computed as it would be alone; prompt-sized ones
+    /// (several 16-row tiles, a row count that is not a multiple of the
+    /// kernel's step, a ragged last row group) within rounding.
     #[test]
     fn many_rows_match_one_row_at_a_time() {
         let dev = Device::Cpu;
-        let (n, k, m) = (56, 1024, 11);
+        let (n, k) = (56, 1024);
         let w: Vec<f32> = (0..n * k)
             .map(|i| ((i * 7919 % 1013) as f32 / 506.0) - 1.0)
             .collect();
-        let x: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 31 % 97) as f32 / 48.0) - 1.0 + (i / k) as f32 * 0.1)
-            .collect();
         let wt = Tensor::from_vec(w, (n, k), &dev).expect("w");
-        for dt in [
-            GgmlDType::Q4K,
-            GgmlDType::Q6K,
-            GgmlDType::Q5K,
-            GgmlDType::Q8_0,
-        ] {
-            let q = QTensor::quantize(&wt, dt).expect("quantize");
-            let all = matmul(&[&q], &x, m).expect("supported type");
-            for (a, row) in all[0].chunks(n).enumerate() {
-                let one = matmul(&[&q], &x[a * k..(a + 1) * k], 1).expect("supported type");
-                assert_close(row, &one[0], 1e-4, &format!("{dt:?} row {a}"));
+        for m in [2, 9, few::MAX_ROWS, few::MAX_ROWS + 1, 40] {
+            let x: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 31 % 97) as f32 / 48.0) - 1.0 + (i / k) as f32 * 0.1)
+                .collect();
+            for dt in [
+                GgmlDType::Q4K,
+                GgmlDType::Q6K,
+                GgmlDType::Q5K,
+                GgmlDType::Q8_0,
+            ] {
+                let q = QTensor::quantize(&wt, dt).expect("quantize");
+                let all = matmul(&[&q], &x, m).expect("supported type");
+                for (a, row) in all[0].chunks(n).enumerate() {
+                    let one = matmul(&[&q], &x[a * k..(a + 1) * k], 1).expect("supported type");
+                    let what = format!("{dt:?} m {m} row {a}");
+                    if m <= few::MAX_ROWS {
+                        assert_eq!(row, &one[0][..], "{what}: not bit-identical");
+                    } else {
+                        // Tiles sum in another order than the row kernels.
+                        assert_close(row, &one[0], 5e-4, &what);
+                    }
+                }
             }
         }
     }

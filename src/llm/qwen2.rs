@@ -104,7 +104,10 @@ impl QLinear {
 fn multi_forward(ls: &[&QLinear], x: &Tensor) -> Result<Vec<Tensor>> {
     let (k, dims) = (x.dim(D::Minus1)?, x.dims().to_vec());
     let m = x.elem_count() / k.max(1);
-    if x.dtype() == DType::F32 && (m == 1 || ls.iter().all(|l| l.compact_prefill)) {
+    // Up to FEW_ROWS rows always take the compact path, which computes each
+    // row the same way however many come together: checking guessed tokens
+    // then yields exactly the logits single steps would.
+    if x.dtype() == DType::F32 && (m <= FEW_ROWS || ls.iter().all(|l| l.compact_prefill)) {
         let xs = x.flatten_all()?.to_vec1::<f32>()?;
         let ts: Vec<&QTensor> = ls.iter().map(|l| l.t.as_ref()).collect();
         if let Some(outs) = super::gemv::matmul(&ts, &xs, m) {
@@ -167,10 +170,17 @@ struct KvCache {
 /// key/value head, spread over candle's pool: candle's own matmul would hand
 /// each to rayon, whose wake-ups cost more than the arithmetic (a sixth of
 /// every decode step).
-fn decode_attention(q: &[f32], c: &KvCache, n_head: usize, head_dim: usize) -> Result<Vec<f32>> {
+fn decode_attention(
+    q: &[f32],
+    c: &KvCache,
+    len: usize,
+    n_head: usize,
+    head_dim: usize,
+) -> Result<Vec<f32>> {
     let (_, nkv, cap, hd) = c.k.dims4()?;
-    let (len, n_rep) = (c.len, n_head / nkv.max(1));
-    if hd != head_dim || q.len() != n_head * hd || n_rep * nkv != n_head || len == 0 {
+    let n_rep = n_head / nkv.max(1);
+    if hd != head_dim || q.len() != n_head * hd || n_rep * nkv != n_head || len == 0 || len > c.len
+    {
         candle_core::bail!("decode attention: inconsistent shapes");
     }
     let (ks, kl) = c.k.storage_and_layout();
@@ -315,6 +325,12 @@ impl Layer {
     }
 }
 
+/// Up to this many tokens fed at once (decode steps and checks of guessed
+/// tokens) are computed row by row as a single step would be: products on
+/// the compact blocks, attention straight over the cache; more (prompts) go
+/// through the tile kernels and masked tensor attention.
+const FEW_ROWS: usize = super::few::MAX_ROWS;
+
 /// The Qwen2 model with its KV cache.
 pub struct Qwen2 {
     cfg: Qwen2Config,
@@ -447,6 +463,16 @@ impl Qwen2 {
 
     /// Feed `tokens` at the end of the cache; logits of the last one.
     pub fn forward(&mut self, tokens: &[u32]) -> Result<Tensor> {
+        self.run(tokens, false)?.flatten_to(D::Minus1)
+    }
+
+    /// Feed `tokens` at the end of the cache; logits after each of them,
+    /// `[tokens.len(), vocab]`.
+    pub fn forward_all(&mut self, tokens: &[u32]) -> Result<Tensor> {
+        self.run(tokens, true)
+    }
+
+    fn run(&mut self, tokens: &[u32], all: bool) -> Result<Tensor> {
         let seq_len = tokens.len();
         if seq_len == 0 {
             candle_core::bail!("forward on an empty token sequence");
@@ -463,7 +489,7 @@ impl Qwen2 {
         let ids = Tensor::new(tokens, &device)?;
         let mut x = self.embd.embedding(&ids)?.unsqueeze(0)?;
         // Additive causal mask `[seq, pos + seq]`: 0 where visible, -inf after.
-        let mask = if seq_len == 1 {
+        let mask = if seq_len <= FEW_ROWS {
             None
         } else {
             let m = candle_transformers::utils::build_causal_mask(seq_len, pos, &device)?;
@@ -493,10 +519,17 @@ impl Qwen2 {
             let q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
             let k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
             let (k, v) = KvCache::append(&mut l.kv, &k, &v)?;
-            if let (1, Some(c)) = (seq_len, l.kv.as_ref()) {
-                let qv = q.flatten_all()?.to_vec1::<f32>()?;
-                let y = decode_attention(&qv, c, nh, hd)?;
-                let y = Tensor::from_vec(y, (1, 1, nh * hd), &device)?;
+            // One token, or the few of a guess being checked: each row
+            // attends straight over the cache up to its own position.
+            if let (true, Some(c)) = (seq_len <= FEW_ROWS, l.kv.as_ref()) {
+                let qv = if seq_len == 1 { q } else { q.transpose(1, 2)? }
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                let mut y = Vec::with_capacity(seq_len * nh * hd);
+                for (i, qi) in qv.chunks(nh * hd).enumerate() {
+                    y.extend(decode_attention(qi, c, pos + i + 1, nh, hd)?);
+                }
+                let y = Tensor::from_vec(y, (1, seq_len, nh * hd), &device)?;
                 let y = l.wo.forward(&y)?;
                 let x1 = (y + residual)?;
                 x = l.ffn(&x1)?;
@@ -527,13 +560,14 @@ impl Qwen2 {
             x = l.ffn(&x1)?;
         }
         self.cached = pos + seq_len;
+        let x = if all {
+            x
+        } else {
+            x.i((.., seq_len - 1..seq_len, ..))?
+        };
         let x = self.norm.forward(&x)?;
-        let x = x.i((.., seq_len - 1, ..))?;
         let logits = self.output.forward(&x)?;
-        logits
-            .squeeze(0)?
-            .to_dtype(DType::F32)?
-            .flatten_to(D::Minus1)
+        logits.squeeze(0)?.to_dtype(DType::F32)
     }
 }
 
@@ -562,7 +596,7 @@ mod tests {
         let mut cache = None;
         KvCache::append(&mut cache, &k, &v)?;
         let c = cache.ok_or_else(|| candle_core::Error::Msg("no cache".into()))?;
-        let got = decode_attention(&q, &c, nh, hd)?;
+        let got = decode_attention(&q, &c, len, nh, hd)?;
         let n_rep = nh / nkv;
         for h in 0..nh {
             let g = h / n_rep;

@@ -526,6 +526,7 @@ impl Backend for RemoteBackend {
                     0.0
                 },
                 total_ms: ms(t0.elapsed()),
+                ..GenStats::default()
             }
         };
         loop {

@@ -30,24 +30,24 @@ const QK: usize = 256;
 // Mirrors of candle's block layouts (its fields are crate-private). Both are
 // `#[repr(C)]` there; the asserts below pin size and alignment.
 #[repr(C)]
-struct Q4 {
-    d: u16,
-    dmin: u16,
-    scales: [u8; 12],
-    qs: [u8; QK / 2],
+pub(super) struct Q4 {
+    pub(super) d: u16,
+    pub(super) dmin: u16,
+    pub(super) scales: [u8; 12],
+    pub(super) qs: [u8; QK / 2],
 }
 #[repr(C)]
-struct Q6 {
-    ql: [u8; QK / 2],
-    qh: [u8; QK / 4],
-    scales: [i8; QK / 16],
-    d: u16,
+pub(super) struct Q6 {
+    pub(super) ql: [u8; QK / 2],
+    pub(super) qh: [u8; QK / 4],
+    pub(super) scales: [i8; QK / 16],
+    pub(super) d: u16,
 }
 #[repr(C)]
-struct Q8 {
-    d: f32,
-    qs: [i8; QK],
-    bsums: [i16; QK / 16],
+pub(super) struct Q8 {
+    pub(super) d: f32,
+    pub(super) qs: [i8; QK],
+    pub(super) bsums: [i16; QK / 16],
 }
 const _: () = assert!(
     std::mem::size_of::<Q4>() == std::mem::size_of::<BlockQ4K>()
@@ -59,7 +59,7 @@ const _: () = assert!(
 );
 
 /// View candle blocks through their mirror.
-fn view<A, B>(s: &[A]) -> &[B] {
+pub(super) fn view<A, B>(s: &[A]) -> &[B] {
     assert!(
         std::mem::size_of::<A>() == std::mem::size_of::<B>()
             && std::mem::align_of::<B>() <= std::mem::align_of::<A>(),

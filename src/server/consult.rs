@@ -254,9 +254,7 @@ pub async fn generate(state: Arc<AppState>, p: Prepared, tx: mpsc::Sender<Ev>) {
         }
         streamed = answer.answer.clone();
     }
-    state
-        .metrics
-        .generation(answer.timings.gen_tokens, answer.timings.tokens_per_s);
+    state.metrics.generation(&answer.timings);
     let st = state.clone();
     let conv = p.conversation_id.clone();
     let channel = p.new_channel.clone();

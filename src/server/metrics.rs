@@ -1,5 +1,6 @@
 //! Prometheus text metrics at `/metrics`: request counts and latencies per
-//! route, queue depth, running generations, generated tokens and tokens/s.
+//! route, queue depth, running generations, generated tokens and tokens/s,
+//! tokens guessed ahead and kept.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -28,6 +29,8 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     generations: AtomicU64,
     gen_tokens: AtomicU64,
+    draft_tokens: AtomicU64,
+    draft_accepted: AtomicU64,
     rejected_full: AtomicU64,
     rate_limited: AtomicU64,
     storage_failed: AtomicU64,
@@ -54,9 +57,15 @@ impl Metrics {
     }
 
     /// A generation finished.
-    pub fn generation(&self, tokens: usize, tokens_per_s: f64) {
+    pub fn generation(&self, t: &crate::answer::Timings) {
         self.generations.fetch_add(1, Ordering::Relaxed);
-        self.gen_tokens.fetch_add(tokens as u64, Ordering::Relaxed);
+        self.gen_tokens
+            .fetch_add(t.gen_tokens as u64, Ordering::Relaxed);
+        self.draft_tokens
+            .fetch_add(t.draft_tokens as u64, Ordering::Relaxed);
+        self.draft_accepted
+            .fetch_add(t.draft_accepted as u64, Ordering::Relaxed);
+        let tokens_per_s = t.tokens_per_s;
         if let Ok(mut t) = self.last_tokens_per_s.lock() {
             *t = tokens_per_s;
         }
@@ -163,6 +172,18 @@ impl Metrics {
                 "counter",
                 "Tokens generated.",
                 self.gen_tokens.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "lawbrain_draft_tokens_total",
+                "counter",
+                "Tokens guessed ahead by prompt lookup and checked by the model.",
+                self.draft_tokens.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "lawbrain_draft_accepted_total",
+                "counter",
+                "Guessed tokens the model kept.",
+                self.draft_accepted.load(Ordering::Relaxed) as f64,
             ),
             (
                 "lawbrain_tokens_per_second",
