@@ -129,6 +129,28 @@ fn q8_body(x: &[f32; 256]) -> (f32, [i8; 256]) {
     (1.0 / iscale, qs)
 }
 
+/// ggml's unpacking of a Q4_K block's twelve scale bytes into eight 6-bit
+/// scales followed by eight 6-bit mins.
+#[inline(always)]
+pub fn q4k_scales_mins(s: &[u8; 12]) -> [u8; 16] {
+    const K1: u32 = 0x3f3f_3f3f;
+    const K2: u32 = 0x0f0f_0f0f;
+    const K3: u32 = 0x0303_0303;
+    let w = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+    let (u0, u1, u2) = (w(0), w(1), w(2));
+    let words = [
+        u0 & K1,
+        (u2 & K2) | (((u0 >> 6) & K3) << 4),
+        u1 & K1,
+        ((u2 >> 4) & K2) | (((u1 >> 6) & K3) << 4),
+    ];
+    let mut out = [0u8; 16];
+    for (i, v) in words.into_iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// Whether this CPU has what [`q4k_rows`] and [`q6k_rows`] need.
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -198,32 +220,41 @@ mod x86 {
         unsafe { _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits)))) }
     }
 
-    /// ggml's unpacking of a Q4_K block's twelve scale bytes into eight
-    /// 6-bit scales followed by eight 6-bit mins.
-    #[inline(always)]
-    fn scales_mins(s: &[u8; 12]) -> [u8; 16] {
-        const K1: u32 = 0x3f3f_3f3f;
-        const K2: u32 = 0x0f0f_0f0f;
-        const K3: u32 = 0x0303_0303;
-        let w = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
-        let (u0, u1, u2) = (w(0), w(1), w(2));
-        let words = [
-            u0 & K1,
-            (u2 & K2) | (((u0 >> 6) & K3) << 4),
-            u1 & K1,
-            ((u2 >> 4) & K2) | (((u1 >> 6) & K3) << 4),
-        ];
-        let mut out = [0u8; 16];
-        for (i, v) in words.into_iter().enumerate() {
-            out[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
-        }
-        out
-    }
-
     #[inline(always)]
     fn load(p: *const i8) -> __m512i {
         // SAFETY: callers pass the start of 64 readable bytes.
         unsafe { _mm512_loadu_si512(p.cast()) }
+    }
+
+    /// One weight block against one activation row, added to `acc`: the
+    /// four 64-value vectors of unsigned quants `q` dotted with the row's
+    /// bytes `x` (in the same order), each lane scaled by `sc`, less
+    /// `offs` × the row's offset sums (`off`: Q4_K's mins, Q6_K's −32), all
+    /// times the row's scale `d`.
+    ///
+    /// # Safety
+    /// Callers are compiled with `avx512f,avx512bw,avx512vnni`.
+    #[inline(always)]
+    unsafe fn add_block(
+        q: &[__m512i; 4],
+        sc: &[__m512; 4],
+        offs: __m512,
+        x: &[i8; 256],
+        off: &[f32; 16],
+        d: f32,
+        acc: &mut __m512,
+    ) {
+        // SAFETY: the caller's target features; 256 bytes and 16 floats.
+        unsafe {
+            let mut part = _mm512_setzero_ps();
+            for (v, (q, sc)) in q.iter().zip(sc).enumerate() {
+                let bytes = load(x.as_ptr().wrapping_add(64 * v));
+                let dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), *q, bytes);
+                part = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), *sc, part);
+            }
+            part = _mm512_fnmadd_ps(offs, _mm512_loadu_ps(off.as_ptr()), part);
+            *acc = _mm512_fmadd_ps(part, _mm512_set1_ps(d), *acc);
+        }
     }
 
     /// See [`super::q4k_rows`]; `N` = `out.len()`, lengths checked by it.
@@ -248,7 +279,7 @@ mod x86 {
                 _mm512_and_si512(v1, m4),
                 _mm512_and_si512(_mm512_srli_epi16::<4>(v1), m4),
             ];
-            let sm = scales_mins(&blk.scales);
+            let sm = super::q4k_scales_mins(&blk.scales);
             // Lanes 0..8: d × scale; lanes 8..16: dmin × min.
             // SAFETY: 16 bytes.
             let raw = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(unsafe {
@@ -268,20 +299,8 @@ mod x86 {
             ];
             for (i, acc) in acc.iter_mut().enumerate() {
                 let a = &acts[i * kb + b];
-                let p = a.q4.as_ptr();
-                let mut part = _mm512_setzero_ps();
-                for (v, (q, sc)) in q.iter().zip(&sc).enumerate() {
-                    let dot = _mm512_dpbusd_epi32(
-                        _mm512_setzero_si512(),
-                        *q,
-                        load(p.wrapping_add(64 * v)),
-                    );
-                    part = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), *sc, part);
-                }
-                // SAFETY: 16 floats.
-                let pair = unsafe { _mm512_loadu_ps(a.pair.as_ptr()) };
-                part = _mm512_fnmadd_ps(all, pair, part);
-                *acc = _mm512_fmadd_ps(part, _mm512_set1_ps(a.d), *acc);
+                // SAFETY: this function's target features.
+                unsafe { add_block(&q, &sc, all, &a.q4, &a.pair, a.d, acc) };
             }
         }
         for (o, a) in out.iter_mut().zip(acc) {
@@ -351,20 +370,8 @@ mod x86 {
             let sc = idx.map(|i| _mm512_permutexvar_ps(i, all));
             for (i, acc) in acc.iter_mut().enumerate() {
                 let a = &acts[i * kb + b];
-                let p = a.q.as_ptr();
-                let mut part = _mm512_setzero_ps();
-                for (c, (q, sc)) in q.iter().zip(&sc).enumerate() {
-                    let dot = _mm512_dpbusd_epi32(
-                        _mm512_setzero_si512(),
-                        *q,
-                        load(p.wrapping_add(64 * c)),
-                    );
-                    part = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), *sc, part);
-                }
-                // SAFETY: 16 floats.
-                let six = unsafe { _mm512_loadu_ps(a.six.as_ptr()) };
-                part = _mm512_fnmadd_ps(all, six, part);
-                *acc = _mm512_fmadd_ps(part, _mm512_set1_ps(a.d), *acc);
+                // SAFETY: this function's target features.
+                unsafe { add_block(&q, &sc, all, &a.q, &a.six, a.d, acc) };
             }
         }
         for (o, a) in out.iter_mut().zip(acc) {

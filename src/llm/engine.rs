@@ -290,23 +290,23 @@ impl CandleEngine {
                 None => {}
             }
             let room = max_tokens - generated.len();
+            // `next` is fed below, with any guesses (after an error `run`
+            // forgets the cache and this list together).
+            st.cached.push(next);
             let draft = if params.draft_tokens > 0 && super::guessing_available() {
-                let mut history = st.cached.clone();
-                history.push(next);
-                lookup::draft(&history, params.draft_tokens.min(room))
+                lookup::draft(&st.cached, params.draft_tokens.min(room))
             } else {
                 Vec::new()
             };
             if draft.is_empty() {
                 logits = st.model.forward(&[next])?;
-                st.cached.push(next);
                 continue;
             }
             let mut feed = Vec::with_capacity(draft.len() + 1);
             feed.push(next);
             feed.extend_from_slice(&draft);
             let rows = st.model.forward_all(&feed)?;
-            st.cached.extend_from_slice(&feed);
+            st.cached.extend_from_slice(&draft);
             stats.draft_tokens += draft.len();
             logits = rows.get(0)?;
             for (i, g) in draft.into_iter().enumerate() {

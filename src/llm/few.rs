@@ -8,20 +8,12 @@
 //! so a check of guessed tokens gives exactly the logits of single steps,
 //! and guessing never changes the text.
 
-use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K};
 use lawbrain_kernels::quant;
 
 use super::tiles::{view, Weights};
 
 /// Most activation rows this path takes; more go to the tile kernels.
 pub(super) const MAX_ROWS: usize = 16;
-
-const _: () = assert!(
-    std::mem::size_of::<quant::BlockQ4K>() == std::mem::size_of::<BlockQ4K>()
-        && std::mem::align_of::<quant::BlockQ4K>() <= std::mem::align_of::<BlockQ4K>()
-        && std::mem::size_of::<quant::BlockQ6K>() == std::mem::size_of::<BlockQ6K>()
-        && std::mem::align_of::<quant::BlockQ6K>() <= std::mem::align_of::<BlockQ6K>()
-);
 
 /// Whether the CPU runs these kernels (and `LAWBRAIN_NO_FEW` is unset: it
 /// sends decode steps through candle's per-row kernels, for side-by-side

@@ -27,22 +27,9 @@ use std::cell::RefCell;
 pub(super) const ROWS: usize = 16;
 const QK: usize = 256;
 
-// Mirrors of candle's block layouts (its fields are crate-private). Both are
-// `#[repr(C)]` there; the asserts below pin size and alignment.
-#[repr(C)]
-pub(super) struct Q4 {
-    pub(super) d: u16,
-    pub(super) dmin: u16,
-    pub(super) scales: [u8; 12],
-    pub(super) qs: [u8; QK / 2],
-}
-#[repr(C)]
-pub(super) struct Q6 {
-    pub(super) ql: [u8; QK / 2],
-    pub(super) qh: [u8; QK / 4],
-    pub(super) scales: [i8; QK / 16],
-    pub(super) d: u16,
-}
+// Mirrors of candle's block layouts (its fields are crate-private), all
+// `#[repr(C)]` as candle's are; the asserts below pin size and alignment.
+pub(super) use lawbrain_kernels::quant::{BlockQ4K as Q4, BlockQ6K as Q6};
 #[repr(C)]
 pub(super) struct Q8 {
     pub(super) d: f32,
@@ -159,7 +146,9 @@ impl Tile {
     }
 }
 
-/// ggml's 6-bit scale/min unpacking for Q4_K super-blocks.
+/// ggml's 6-bit scale/min unpacking for Q4_K super-blocks (the plain
+/// reference the packed form, `quant::q4k_scales_mins`, is tested against).
+#[cfg(test)]
 fn scale_min_k4(j: usize, s: &[u8; 12]) -> (u8, u8) {
     if j < 4 {
         (s[j] & 63, s[j + 4] & 63)
@@ -284,7 +273,7 @@ pub(super) unsafe fn rows16(
 
 #[cfg(target_arch = "x86_64")]
 mod kernels {
-    use super::{scale_min_k4, Acts, Tile, MT, Q4, Q6, ROWS};
+    use super::{Acts, Tile, MT, Q4, Q6, ROWS};
     use half::f16;
     use std::arch::x86_64::*;
 
@@ -389,10 +378,10 @@ mod kernels {
                 f16::from_bits(b.dmin).to_f32(),
             );
             let mut v = [0f32; 16];
+            let scales_mins = lawbrain_kernels::quant::q4k_scales_mins(&b.scales);
             for s in 0..8 {
-                let (sc, mn) = scale_min_k4(s, &b.scales);
-                v[s] = d * f32::from(sc);
-                v[8 + s] = dmin * f32::from(mn);
+                v[s] = d * f32::from(scales_mins[s]);
+                v[8 + s] = dmin * f32::from(scales_mins[8 + s]);
             }
             // SAFETY: 16 floats.
             sm[r] = unsafe { _mm512_loadu_si512(v.as_ptr().cast()) };
