@@ -164,8 +164,14 @@ pub struct ModelArgs {
     /// Local model: tokens guessed ahead by prompt lookup (the answer often
     /// quotes its articles) and checked in one forward pass; the text is the
     /// model's own either way. 0 turns guessing off. Only on CPUs with
-    /// AVX-512 VNNI (elsewhere checks cost what they save; ignored).
-    #[arg(long, default_value_t = lawbrain::llm::DRAFT_TOKENS, env = "LAWBRAIN_DRAFT_TOKENS")]
+    /// AVX-512 VNNI (elsewhere checks cost what they save; ignored). At most 15.
+    #[arg(
+        long,
+        default_value_t = lawbrain::llm::DRAFT_TOKENS,
+        env = "LAWBRAIN_DRAFT_TOKENS",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+            .range(0..=lawbrain::llm::MAX_DRAFT_TOKENS as u64)
+    )]
     pub draft_tokens: usize,
     /// Nucleus sampling.
     #[arg(long)]

@@ -272,6 +272,9 @@ fn guessing_ahead_keeps_the_models_text() {
     } else {
         assert_eq!(guessed.stats.draft_tokens, 0, "no guessing on this CPU");
     }
+    // Asking for more guesses than a check keeps exact is cut, not obeyed.
+    let many = run(1000, 48);
+    assert_eq!(many.text, plain.text, "{:?}", many.stats);
     // A limit that falls inside a run of guesses still holds exactly.
     let short = run(8, 7);
     assert_eq!(short.stats.gen_tokens, 7);

@@ -294,7 +294,8 @@ impl CandleEngine {
             // forgets the cache and this list together).
             st.cached.push(next);
             let draft = if params.draft_tokens > 0 && super::guessing_available() {
-                lookup::draft(&st.cached, params.draft_tokens.min(room))
+                let most = params.draft_tokens.min(super::MAX_DRAFT_TOKENS);
+                lookup::draft(&st.cached, most.min(room))
             } else {
                 Vec::new()
             };

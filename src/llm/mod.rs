@@ -53,6 +53,11 @@ pub fn guessing_available() -> bool {
     few::available()
 }
 
+/// Most tokens guessed at once: a check of more rows leaves the few-row
+/// kernels, whose numbers match single steps exactly, so larger values are
+/// cut to this.
+pub const MAX_DRAFT_TOKENS: usize = few::MAX_ROWS - 1;
+
 /// Default [`GenParams::draft_tokens`]: on 12 STARD questions answered
 /// whole, 3 and 5 gave the same speed, 8 was slower (more wasted checks).
 pub const DRAFT_TOKENS: usize = 5;
