@@ -66,9 +66,7 @@ impl Act {
     /// largest magnitude maps to ∓127, the rest scale with it and round half
     /// away from zero) and prepare them.
     pub fn quantize(x: &[f32; 256]) -> Self {
-        let (d, qs) = dispatch_q8(x);
-        let bsums: [i16; 16] =
-            std::array::from_fn(|s| qs[16 * s..16 * s + 16].iter().map(|v| i16::from(*v)).sum());
+        let (d, qs, bsums) = q8k(x);
         Act::new(d, &qs, &bsums)
     }
 
@@ -89,6 +87,16 @@ impl Act {
             d,
         }
     }
+}
+
+/// 256 activations as a Q8_K block: scale, quants and per-16 sums, as
+/// candle 0.11's `BlockQ8K::from_float` computes them (vectorised; it rounds
+/// with a libm call per value).
+pub fn q8k(x: &[f32; 256]) -> (f32, [i8; 256], [i16; 16]) {
+    let (d, qs) = dispatch_q8(x);
+    let bsums =
+        std::array::from_fn(|s| qs[16 * s..16 * s + 16].iter().map(|v| i16::from(*v)).sum());
+    (d, qs, bsums)
 }
 
 fn dispatch_q8(x: &[f32; 256]) -> (f32, [i8; 256]) {
@@ -121,9 +129,12 @@ fn q8_body(x: &[f32; 256]) -> (f32, [i8; 256]) {
     let max = x.iter().copied().find(|v| v.abs() == amax).unwrap_or(amax);
     let iscale = -127.0 / max;
     for (q, v) in qs.iter_mut().zip(x) {
-        // Round half away from zero without a libm call.
+        // Round half away from zero without a libm call: `t - trunc(t)` is
+        // exact, so the comparison with 0.5 is too (adding 0.5 first would
+        // round 0.49999997 up).
         let t = iscale * v;
-        let r = (t.abs() + 0.5).floor().copysign(t);
+        let whole = t.trunc();
+        let r = whole + f32::from(u8::from((t - whole).abs() >= 0.5)).copysign(t);
         *q = r.clamp(-128.0, 127.0) as i8;
     }
     (1.0 / iscale, qs)

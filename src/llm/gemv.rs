@@ -214,7 +214,7 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
         .all(|(r, _, _)| matches!(r, Rows::Q4K(_) | Rows::Q6K(_)));
     let few = (compact && m <= few::MAX_ROWS && few::available()).then(|| few::Acts::new(x, m, k));
     if needs_q8k && few.is_none() {
-        lhs.q8k = quantize(x, m, k);
+        lhs.q8k = tiles::quantize_q8k(x, m, k);
     }
     if needs_q8_0 {
         lhs.q8_0 = quantize(x, m, k);

@@ -58,9 +58,13 @@ pub fn guessing_available() -> bool {
 /// cut to this.
 pub const MAX_DRAFT_TOKENS: usize = few::MAX_ROWS - 1;
 
-/// Default [`GenParams::draft_tokens`]: on 12 STARD questions answered
-/// whole, 3 and 5 gave the same speed, 8 was slower (more wasted checks).
-pub const DRAFT_TOKENS: usize = 5;
+/// Default [`GenParams::draft_tokens`]. A check of `1 + n` rows costs, on
+/// the 2-core reference machine (median ms per forward pass in `bench llm`):
+/// 44, 65, 86, 102, 112, 142, 151, 168 for 1..=8 rows. Replaying the 30 first
+/// dev answers' tokens through the lookup with those costs, guessing 4
+/// spends 154 s on decoding, 3 160 s, 5 169 s, 6 164 s, 8 183 s, none 200 s
+/// (the text is the same for every value).
+pub const DRAFT_TOKENS: usize = 4;
 
 /// Sampling and limits for one generation.
 #[derive(Debug, Clone)]

@@ -57,6 +57,48 @@ pub(super) fn view<A, B>(s: &[A]) -> &[B] {
     unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<B>(), s.len()) }
 }
 
+/// Rows of activations (`m` rows of `k`, `k` a multiple of 256) as candle's
+/// Q8_K blocks, quantized by the vectorised kernel (the same blocks as
+/// `BlockQ8K::from_float`, which spends most of its time in `roundf`).
+pub(super) fn quantize_q8k(x: &[f32], m: usize, k: usize) -> Vec<BlockQ8K> {
+    const _: () = assert!(std::mem::align_of::<Q8>() == std::mem::align_of::<BlockQ8K>());
+    let kb = k / QK;
+    let mut out: Vec<Q8> = (0..m * kb)
+        .map(|_| Q8 {
+            d: 0.0,
+            qs: [0; QK],
+            bsums: [0; QK / 16],
+        })
+        .collect();
+    let fill = |dst: &mut [Q8], src: &[f32]| {
+        for (b, c) in dst.iter_mut().zip(src.chunks_exact(QK)) {
+            if let Ok(c) = <&[f32; QK]>::try_from(c) {
+                (b.d, b.qs, b.bsums) = lawbrain_kernels::quant::q8k(c);
+            }
+        }
+    };
+    if m == 1 || x.len() < m * k {
+        fill(&mut out, x);
+    } else {
+        let ptr = out.as_mut_ptr() as usize;
+        candle_core::utils::barrier_pool().execute_chunked(m, |rows| {
+            for r in rows {
+                // SAFETY: each row index goes to exactly one worker, so row
+                // `r`'s `kb` blocks are written by it alone while `out` lives.
+                let dst =
+                    unsafe { std::slice::from_raw_parts_mut((ptr as *mut Q8).add(r * kb), kb) };
+                fill(dst, &x[r * k..(r + 1) * k]);
+            }
+        });
+    }
+    let mut out = std::mem::ManuallyDrop::new(out);
+    let (ptr, len, cap) = (out.as_mut_ptr(), out.len(), out.capacity());
+    // SAFETY: `Q8` mirrors `BlockQ8K` (`#[repr(C)]`, same size, asserted
+    // above, and the same alignment, asserted here); both are plain old data
+    // without drop glue, so the allocation is handed over as it is.
+    unsafe { Vec::from_raw_parts(ptr.cast::<BlockQ8K>(), len, cap) }
+}
+
 /// Whether this CPU has the instructions these kernels use (and
 /// `LAWBRAIN_NO_TILES` is unset: it sends prompts through candle's own
 /// repacked path, for side-by-side measurements).
@@ -586,6 +628,46 @@ mod tests {
                 (x >> 33) as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn fast_quantization_matches_candles() {
+        use candle_core::quantized::k_quants::GgmlType;
+        let (m, k) = (5, 512);
+        for seed in 0..20u64 {
+            let b = bytes(seed, m * k);
+            // Activations of mixed scale, exact halves (ties), zeros and an
+            // all-zero block.
+            let mut x: Vec<f32> = b
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match i % 7 {
+                    0 => 0.0,
+                    1 => f32::from(*v) / 2.0 - 64.0,
+                    _ => (f32::from(*v) - 127.5) * 0.013 * (1 + seed) as f32,
+                })
+                .collect();
+            x[..QK].fill(0.0);
+            // A block whose scale is 1 (largest magnitude -127): values just
+            // below a half and exact halves must round as candle's `round`.
+            let edge = [
+                -127.0,
+                0.499_999_97,
+                -0.499_999_97,
+                2.5,
+                -2.5,
+                1.5,
+                126.5,
+                -0.5,
+            ];
+            x[QK..QK + edge.len()].copy_from_slice(&edge);
+            let fast = quantize_q8k(&x, m, k);
+            let mut plain = vec![BlockQ8K::zeros(); m * k / QK];
+            for r in 0..m {
+                BlockQ8K::from_float(&x[r * k..(r + 1) * k], &mut plain[r * 2..r * 2 + 2]);
+            }
+            assert_eq!(fast, plain, "seed {seed}");
+        }
     }
 
     fn q4(seed: u64) -> Q4 {
