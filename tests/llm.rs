@@ -272,6 +272,22 @@ fn guessing_ahead_keeps_the_models_text() {
     } else {
         assert_eq!(guessed.stats.draft_tokens, 0, "no guessing on this CPU");
     }
+    // Every token after the first comes from a forward pass or a kept guess
+    // (the last one needs a pass only when the model stopped on its own),
+    // and each pass records the rows it fed: one plus the guesses.
+    for g in [&plain, &guessed] {
+        let last_pass = usize::from(g.stop == lawbrain::llm::StopReason::Eos);
+        assert_eq!(
+            g.stats.passes.len() + g.stats.draft_accepted,
+            g.stats.gen_tokens - 1 + last_pass,
+            "{:?}",
+            g.stats
+        );
+        let fed: usize = g.stats.passes.iter().map(|p| p.0).sum();
+        assert_eq!(fed, g.stats.passes.len() + g.stats.draft_tokens);
+        assert!(g.stats.passes.iter().all(|p| p.1 > 0.0));
+    }
+    assert!(plain.stats.passes.iter().all(|p| p.0 == 1));
     // Asking for more guesses than a check keeps exact is cut, not obeyed.
     let many = run(1000, 48);
     assert_eq!(many.text, plain.text, "{:?}", many.stats);

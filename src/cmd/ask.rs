@@ -346,6 +346,7 @@ pub fn bench(
     );
     let mut ttfts = Vec::new();
     let (mut pps, mut tgs) = (Vec::new(), Vec::new());
+    let mut passes: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
     for run in 0..runs.max(1) {
         engine.reset_cache()?;
         let g = engine.generate_prompt(&rendered, &params, &mut |_| true)?;
@@ -364,6 +365,9 @@ pub fn bench(
         );
         if run == 0 {
             println!("text: {}", g.text.replace('\n', " "));
+        }
+        for (rows, ms) in &g.stats.passes {
+            passes.entry(*rows).or_default().push(*ms);
         }
         ttfts.push(g.stats.ttft_ms);
         pps.push(g.stats.prompt_tokens_per_s);
@@ -408,6 +412,15 @@ pub fn bench(
     println!("prompt tok/s p50: {:.1}", percentile(&pps, 50.0));
     println!("gen tok/s p50: {:.1}", percentile(&tgs, 50.0));
     println!("ttft p50 (cold): {:.0} ms", percentile(&ttfts, 50.0));
+    // What a check of guessed tokens costs against a single step: the
+    // numbers `--draft-tokens` trades off (README, "Guessing ahead").
+    let per_rows: Vec<String> = passes
+        .iter()
+        .map(|(rows, ms)| format!("{rows}: {:.1} ms (x{})", percentile(ms, 50.0), ms.len()))
+        .collect();
+    if !per_rows.is_empty() {
+        println!("decode pass p50 by rows fed: {}", per_rows.join(", "));
+    }
     println!(
         "ttft (system prompt cached, {} of {} prompt tokens reused): {:.0} ms",
         g.stats.cached_prompt_tokens, g.stats.prompt_tokens, g.stats.ttft_ms

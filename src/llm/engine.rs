@@ -299,14 +299,17 @@ impl CandleEngine {
             } else {
                 Vec::new()
             };
+            let pass = Instant::now();
             if draft.is_empty() {
                 logits = st.model.forward(&[next])?;
+                stats.passes.push((1, ms_since(pass)));
                 continue;
             }
             let mut feed = Vec::with_capacity(draft.len() + 1);
             feed.push(next);
             feed.extend_from_slice(&draft);
             let rows = st.model.forward_all(&feed)?;
+            stats.passes.push((feed.len(), ms_since(pass)));
             st.cached.extend_from_slice(&draft);
             stats.draft_tokens += draft.len();
             logits = rows.get(0)?;
@@ -353,4 +356,9 @@ impl Backend for CandleEngine {
     fn count_tokens(&self, text: &str) -> Option<usize> {
         self.tokens.encode(text).ok().map(|v| v.len())
     }
+}
+
+/// Milliseconds since `t`.
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
 }

@@ -134,6 +134,10 @@ pub struct GenStats {
     /// Of those, the ones the model kept.
     #[serde(default)]
     pub draft_accepted: usize,
+    /// Each decoding forward pass: rows fed (1 + tokens guessed) and
+    /// milliseconds (local engine only; `bench llm` reports them).
+    #[serde(skip)]
+    pub passes: Vec<(usize, f64)>,
 }
 
 /// The full result of one generation.
