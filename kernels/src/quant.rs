@@ -511,28 +511,30 @@ mod tests {
                 })
                 .sum()
         };
-        for n in 1..=rows {
-            let mut got = vec![0f32; n];
-            assert!(q4k_rows(&q4, &acts[..n * kb], &mut got));
-            for (a, g) in got.iter().enumerate() {
-                let w = want(&|b| v4(&q4[b]), a);
-                assert!(
-                    (g - w).abs() <= 1e-3 * w.abs().max(1.0),
-                    "q4 rows {n} row {a}: {g} vs {w}"
-                );
-            }
-            let mut one = [0f32];
-            for a in 0..n {
-                assert!(q4k_rows(&q4, &acts[a * kb..(a + 1) * kb], &mut one));
-                assert_eq!(one[0], got[a], "q4: a row alone gives the same bits");
-            }
-            assert!(q6k_rows(&q6, &acts[..n * kb], &mut got));
-            for (a, g) in got.iter().enumerate() {
-                let w = want(&|b| v6(&q6[b]), a);
-                assert!(
-                    (g - w).abs() <= 1e-3 * w.abs().max(1.0),
-                    "q6 rows {n} row {a}: {g} vs {w}"
-                );
+        // Each kernel, for 1..=rows rows at once: every row near the plain
+        // value, and the same bits as that row alone.
+        type Kernel<'a> = &'a dyn Fn(&[Act], &mut [f32]) -> bool;
+        type Plain<'a> = &'a dyn Fn(usize) -> Vec<f32>;
+        let kernels: [(&str, Kernel, Plain); 2] = [
+            ("q4", &|a, o| q4k_rows(&q4, a, o), &|b| v4(&q4[b])),
+            ("q6", &|a, o| q6k_rows(&q6, a, o), &|b| v6(&q6[b])),
+        ];
+        for (name, kernel, plain) in kernels {
+            for n in 1..=rows {
+                let mut got = vec![0f32; n];
+                assert!(kernel(&acts[..n * kb], &mut got));
+                for (a, g) in got.iter().enumerate() {
+                    let w = want(plain, a);
+                    assert!(
+                        (g - w).abs() <= 1e-3 * w.abs().max(1.0),
+                        "{name} rows {n} row {a}: {g} vs {w}"
+                    );
+                }
+                let mut one = [0f32];
+                for a in 0..n {
+                    assert!(kernel(&acts[a * kb..(a + 1) * kb], &mut one));
+                    assert_eq!(one[0], got[a], "{name}: a row alone gives the same bits");
+                }
             }
         }
         // Quantizing floats is candle's Q8_K rule, bit for bit.

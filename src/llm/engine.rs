@@ -82,7 +82,7 @@ impl CandleEngine {
             .unwrap_or("model")
             .trim_end_matches(".gguf")
             .to_string();
-        let load_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let load_ms = ms_since(t0);
         tracing::info!(model = %path.display(), load_ms, "model loaded");
         Ok(CandleEngine {
             name: format!("candle:{stem}"),
@@ -234,7 +234,7 @@ impl CandleEngine {
         };
         let mut logits = logits.ok_or_else(|| Error::Model("no logits".into()))?;
         if st.cached.len() < ids.len() {
-            stats.total_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            stats.total_ms = ms_since(t0);
             return Ok(Generation {
                 text: String::new(),
                 stop: StopReason::Deadline,
@@ -252,7 +252,7 @@ impl CandleEngine {
         let stop = loop {
             let next = sampler.next(&logits, &generated)?;
             if generated.is_empty() {
-                stats.ttft_ms = t0.elapsed().as_secs_f64() * 1000.0;
+                stats.ttft_ms = ms_since(t0);
             }
             if self.tokens.is_eog(next) {
                 break StopReason::Eos;
@@ -330,7 +330,7 @@ impl CandleEngine {
         } else {
             0.0
         };
-        stats.total_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        stats.total_ms = ms_since(t0);
         Ok(Generation {
             text,
             stop,

@@ -160,13 +160,25 @@ unsafe fn dot_rows(
     true
 }
 
-/// The `m` rows of `x` (each `k` long) quantized to blocks of `T`, rows
-/// shared out over the thread pool when there are several.
+/// The `m` rows of `x` (each `k` long) quantized to blocks of `T` by
+/// candle's `from_float`.
 fn quantize<T: GgmlType + Clone>(x: &[f32], m: usize, k: usize) -> Vec<T> {
+    quantize_rows(x, m, k, T::from_float)
+}
+
+/// The `m` rows of `x` (each `k` long) turned into blocks of `T` by `fill`
+/// (one row's values, that row's blocks), rows shared out over the thread
+/// pool when there are several.
+fn quantize_rows<T: GgmlType + Clone>(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    fill: impl Fn(&[f32], &mut [T]) + Sync,
+) -> Vec<T> {
     let kb = k / T::BLCK_SIZE;
     let mut out = vec![T::zeros(); m * kb];
     if m == 1 {
-        T::from_float(x, &mut out);
+        fill(x, &mut out);
         return out;
     }
     let ptr = out.as_mut_ptr() as usize;
@@ -175,7 +187,7 @@ fn quantize<T: GgmlType + Clone>(x: &[f32], m: usize, k: usize) -> Vec<T> {
             // SAFETY: each row index is handed to exactly one worker, so the
             // row's `kb` blocks are written by it alone while `out` lives.
             let dst = unsafe { std::slice::from_raw_parts_mut((ptr as *mut T).add(r * kb), kb) };
-            T::from_float(&x[r * k..(r + 1) * k], dst);
+            fill(&x[r * k..(r + 1) * k], dst);
         }
     });
     out
@@ -214,7 +226,7 @@ pub fn matmul(ws: &[&QTensor], x: &[f32], m: usize) -> Option<Vec<Vec<f32>>> {
         .all(|(r, _, _)| matches!(r, Rows::Q4K(_) | Rows::Q6K(_)));
     let few = (compact && m <= few::MAX_ROWS && few::available()).then(|| few::Acts::new(x, m, k));
     if needs_q8k && few.is_none() {
-        lhs.q8k = tiles::quantize_q8k(x, m, k);
+        lhs.q8k = quantize_rows(x, m, k, tiles::quantize_q8k);
     }
     if needs_q8_0 {
         lhs.q8_0 = quantize(x, m, k);

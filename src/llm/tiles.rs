@@ -57,46 +57,28 @@ pub(super) fn view<A, B>(s: &[A]) -> &[B] {
     unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<B>(), s.len()) }
 }
 
-/// Rows of activations (`m` rows of `k`, `k` a multiple of 256) as candle's
-/// Q8_K blocks, quantized by the vectorised kernel (the same blocks as
-/// `BlockQ8K::from_float`, which spends most of its time in `roundf`).
-pub(super) fn quantize_q8k(x: &[f32], m: usize, k: usize) -> Vec<BlockQ8K> {
-    const _: () = assert!(std::mem::align_of::<Q8>() == std::mem::align_of::<BlockQ8K>());
-    let kb = k / QK;
-    let mut out: Vec<Q8> = (0..m * kb)
-        .map(|_| Q8 {
-            d: 0.0,
-            qs: [0; QK],
-            bsums: [0; QK / 16],
-        })
-        .collect();
-    let fill = |dst: &mut [Q8], src: &[f32]| {
-        for (b, c) in dst.iter_mut().zip(src.chunks_exact(QK)) {
-            if let Ok(c) = <&[f32; QK]>::try_from(c) {
-                (b.d, b.qs, b.bsums) = lawbrain_kernels::quant::q8k(c);
-            }
+/// Activations as candle's Q8_K blocks (`out.len()` blocks of 256 values),
+/// quantized by the kernels crate's vectorised quantizer: the same blocks as
+/// `BlockQ8K::from_float`, which spends most of its time in `roundf`.
+pub(super) fn quantize_q8k(x: &[f32], out: &mut [BlockQ8K]) {
+    let out: &mut [Q8] = view_mut(out);
+    for (b, c) in out.iter_mut().zip(x.chunks_exact(QK)) {
+        if let Ok(c) = <&[f32; QK]>::try_from(c) {
+            (b.d, b.qs, b.bsums) = lawbrain_kernels::quant::q8k(c);
         }
-    };
-    if m == 1 || x.len() < m * k {
-        fill(&mut out, x);
-    } else {
-        let ptr = out.as_mut_ptr() as usize;
-        candle_core::utils::barrier_pool().execute_chunked(m, |rows| {
-            for r in rows {
-                // SAFETY: each row index goes to exactly one worker, so row
-                // `r`'s `kb` blocks are written by it alone while `out` lives.
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut((ptr as *mut Q8).add(r * kb), kb) };
-                fill(dst, &x[r * k..(r + 1) * k]);
-            }
-        });
     }
-    let mut out = std::mem::ManuallyDrop::new(out);
-    let (ptr, len, cap) = (out.as_mut_ptr(), out.len(), out.capacity());
-    // SAFETY: `Q8` mirrors `BlockQ8K` (`#[repr(C)]`, same size, asserted
-    // above, and the same alignment, asserted here); both are plain old data
-    // without drop glue, so the allocation is handed over as it is.
-    unsafe { Vec::from_raw_parts(ptr.cast::<BlockQ8K>(), len, cap) }
+}
+
+/// [`view`], writable.
+pub(super) fn view_mut<A, B>(s: &mut [A]) -> &mut [B] {
+    assert!(
+        std::mem::size_of::<A>() == std::mem::size_of::<B>()
+            && std::mem::align_of::<B>() <= std::mem::align_of::<A>(),
+        "tiles::view_mut between unlike block types"
+    );
+    // SAFETY: as in `view`; both types are plain old data for which every
+    // bit pattern is valid, so writes through either are sound.
+    unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<B>(), s.len()) }
 }
 
 /// Whether this CPU has the instructions these kernels use (and
@@ -661,7 +643,10 @@ mod tests {
                 -0.5,
             ];
             x[QK..QK + edge.len()].copy_from_slice(&edge);
-            let fast = quantize_q8k(&x, m, k);
+            let mut fast = vec![BlockQ8K::zeros(); m * k / QK];
+            for r in 0..m {
+                quantize_q8k(&x[r * k..(r + 1) * k], &mut fast[r * 2..r * 2 + 2]);
+            }
             let mut plain = vec![BlockQ8K::zeros(); m * k / QK];
             for r in 0..m {
                 BlockQ8K::from_float(&x[r * k..(r + 1) * k], &mut plain[r * 2..r * 2 + 2]);
