@@ -184,11 +184,11 @@ const INJECTION: &[&str] = &[
     "我是你的开发",
     "我是管理员",
     "我是开发者",
-    "我是司法局",
+    // "我是司法局/司法厅…" alone is someone's job, not a tactic: the hard
+    // rule `injection_role` flags it when a demand follows.
     "身份是",
     "你的身份",
     "无论我问什么",
-    "我是司法厅",
     "我是你们领导",
     "ignoreprevious",
     "ignoreall",
