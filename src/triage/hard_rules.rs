@@ -92,44 +92,32 @@ impl HardRules {
         for r in raw.rule {
             let bad =
                 |what: &str| crate::Error::InvalidInput(format!("hard rule {}: {what}", r.id));
-            let mut reasons = Vec::new();
-            for id in &r.reasons {
-                reasons.push(ReviewReason::from_id(id).ok_or_else(|| bad("unknown reason"))?);
-            }
+            let reasons = |ids: &[String]| -> crate::Result<Vec<ReviewReason>> {
+                ids.iter()
+                    .map(|id| ReviewReason::from_id(id).ok_or_else(|| bad("unknown reason")))
+                    .collect()
+            };
+            let patterns = |ps: &[String]| -> crate::Result<Vec<Regex>> {
+                ps.iter().map(|p| compile(p, &r.id)).collect()
+            };
             let primary = match &r.primary {
                 Some(p) => Some(Service::from_id(p).ok_or_else(|| bad("unknown service"))?),
                 None => None,
             };
-            let mut clears = Vec::new();
-            for id in &r.clears {
-                clears.push(ReviewReason::from_id(id).ok_or_else(|| bad("unknown reason"))?);
-            }
             if r.any.is_empty() {
                 return Err(bad("no patterns"));
             }
             rules.push(Rule {
-                any: r
-                    .any
-                    .iter()
-                    .map(|p| compile(p, &r.id))
-                    .collect::<crate::Result<_>>()?,
-                unless: r
-                    .unless
-                    .iter()
-                    .map(|p| compile(p, &r.id))
-                    .collect::<crate::Result<_>>()?,
-                also_strip: r
-                    .also_strip
-                    .iter()
-                    .map(|p| compile(p, &r.id))
-                    .collect::<crate::Result<_>>()?,
+                any: patterns(&r.any)?,
+                unless: patterns(&r.unless)?,
+                also_strip: patterns(&r.also_strip)?,
+                reasons: reasons(&r.reasons)?,
+                clears: reasons(&r.clears)?,
+                primary,
+                strip: r.strip,
                 id: r.id,
                 tactic: r.tactic,
                 why: r.why,
-                reasons,
-                primary,
-                strip: r.strip,
-                clears,
             });
         }
         Ok(HardRules { rules })
@@ -173,10 +161,11 @@ impl HardRules {
     /// question inside the wrapper is kept).
     pub fn strip(&self, question: &str) -> String {
         let strippers: Vec<&Rule> = self.rules.iter().filter(|r| r.strip).collect();
+        // Rules with extra clauses to strip, when they fire on the question.
         let fired: Vec<&Rule> = strippers
             .iter()
             .copied()
-            .filter(|r| r.any.iter().any(|p| p.is_match(question)))
+            .filter(|r| !r.also_strip.is_empty() && r.any.iter().any(|p| p.is_match(question)))
             .collect();
         let mut out = String::new();
         for clause in clauses(question) {

@@ -526,10 +526,9 @@ pub fn triage_reading(
     }
     // A rule that says "this is in scope" (a question about the service
     // itself...) takes away what only the router or the fact rules raised.
-    for f in &fired {
-        let raised_hard = |x: &ReviewReason| fired.iter().any(|g| g.rule.reasons.contains(x));
-        reasons.retain(|x| !f.rule.clears.contains(x) || raised_hard(x));
-    }
+    let cleared = |x: &ReviewReason| fired.iter().any(|f| f.rule.clears.contains(x));
+    let raised_hard = |x: &ReviewReason| fired.iter().any(|f| f.rule.reasons.contains(x));
+    reasons.retain(|x| !cleared(x) || raised_hard(x));
     if out_of_scope.is_some() {
         reasons.retain(|x| matches!(x, ReviewReason::OutOfScope | ReviewReason::Injection));
     }
