@@ -231,6 +231,11 @@ fn quality_study() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    // `LAWBRAIN_QUALITY_SKIP`: start further into the fold (a fresh sample).
+    let skip: usize = std::env::var("LAWBRAIN_QUALITY_SKIP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let oracle = std::env::var("LAWBRAIN_QUALITY_CONTEXT").as_deref() == Ok("oracle");
     let label = std::env::var("LAWBRAIN_QUALITY_LABEL").unwrap_or_else(|_| {
         if oracle {
@@ -243,6 +248,7 @@ fn quality_study() {
         .expect("references")
         .into_iter()
         .filter(|r| quality::held_out(&r.id) && !r.answer.trim().is_empty())
+        .skip(skip)
         .take(n)
         .collect();
     let b = Brain {
@@ -264,6 +270,21 @@ fn quality_study() {
         let a = b
             .consult_with(&r.question, &[], &opts, &mut |_| true)
             .expect("consult");
+        // The answer as drafted (the hold is off), and what the hold would
+        // have shown instead: the same draft, so one run gives both.
+        // `quoted` is that same text for every case: what an answer with no
+        // drafted conclusion at all would show.
+        let quoted = {
+            let passed = lawbrain::answer::prompt_articles(&a.retrieved, &a.guide.gate);
+            let steps = lawbrain::answer::steps::render(&a.guide.steps);
+            lawbrain::answer::hold::held_answer(
+                &passed,
+                &steps,
+                lawbrain::answer::gate::PROMPT_ARTICLES,
+            )
+        };
+        let held = lawbrain::answer::hold::denies(&lawbrain::answer::conclusion_of(&a.answer))
+            .then(|| quoted.clone());
         let q = quality::measure_with(r, &a, Some(&encoder)).expect("similarity");
         println!(
             "== {} {:?}\nQ: {}\nA: {}\nREF: {}\n{:?}",
@@ -274,7 +295,9 @@ fn quality_study() {
             r.answer.chars().take(200).collect::<String>(),
             q
         );
-        out.push(serde_json::json!({"id": r.id, "answer": a.answer, "quality": q}));
+        out.push(serde_json::json!({
+            "id": r.id, "answer": a.answer, "held": held, "quoted": quoted, "quality": q,
+        }));
         rows.push(q);
     }
     let s = quality::summarise(&rows);
@@ -297,8 +320,13 @@ fn study_options(
     r: &lawbrain::eval::quality::Reference,
     oracle: bool,
 ) -> ConsultOptions {
+    // The study sees the draft; what the hold shows is computed beside it.
+    let base = ConsultOptions {
+        hold_denials: false,
+        ..ConsultOptions::default()
+    };
     if !oracle {
-        return ConsultOptions::default();
+        return base;
     }
     let corpus = b.searcher.corpus();
     let gold = r
@@ -318,7 +346,7 @@ fn study_options(
         .collect();
     ConsultOptions {
         articles: Some(gold),
-        ..ConsultOptions::default()
+        ..base
     }
 }
 

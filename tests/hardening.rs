@@ -257,9 +257,11 @@ async fn three_hundred_slow_clients_do_not_stop_healthz() {
 
 // ------------------------------------------------------------ login
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// The fastest of several timings: other tests running beside this one
+/// (two cores in CI) only ever add time, so the minimum is the cost of the
+/// work itself, where a median can land on a disturbed sample.
+fn fastest(v: &[Duration]) -> Duration {
+    v.iter().copied().min().unwrap_or_default()
 }
 
 /// An unknown name takes as long as a wrong password (same hashing), so
@@ -267,7 +269,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[tokio::test]
 async fn unknown_names_take_as_long_as_wrong_passwords() {
     let st = memory_store();
-    for n in 0..3 {
+    for n in 0..6 {
         st.add_user(&format!("staff{n}"), Role::Staff, "staff-pass-1")
             .expect("user");
     }
@@ -275,8 +277,9 @@ async fn unknown_names_take_as_long_as_wrong_passwords() {
     // Warm up (the dummy hash is made on first use).
     let _ = login(&s.url, "warm-up", "x", "").await;
     let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    // Two tries per account stays under the throttle (FREE_FAILURES).
     for round in 0..2 {
-        for n in 0..3 {
+        for n in 0..6 {
             let t = Instant::now();
             let r = login(&s.url, &format!("nobody{round}{n}"), "wrong-pass-9", "").await;
             unknown.push(t.elapsed());
@@ -287,7 +290,7 @@ async fn unknown_names_take_as_long_as_wrong_passwords() {
             assert_eq!(r.status(), 401);
         }
     }
-    let (u, w) = (median(unknown), median(wrong));
+    let (u, w) = (fastest(&unknown), fastest(&wrong));
     let ratio = u.as_secs_f64() / w.as_secs_f64();
     println!("login: unknown name {u:?}, wrong password {w:?}, ratio {ratio:.2}");
     assert!(ratio > 0.5, "unknown {u:?} vs wrong password {w:?}");

@@ -28,6 +28,8 @@ const INVENTED: &str = "第九千九百条";
 struct Scripted {
     text: String,
     calls: AtomicUsize,
+    /// Characters handed out so far.
+    sent: AtomicUsize,
 }
 
 impl Scripted {
@@ -35,6 +37,7 @@ impl Scripted {
         Arc::new(Scripted {
             text: text.to_string(),
             calls: AtomicUsize::new(0),
+            sent: AtomicUsize::new(0),
         })
     }
 }
@@ -55,6 +58,7 @@ impl Backend for Scripted {
         for piece in chars.chunks(2) {
             let p: String = piece.iter().collect();
             sent.push_str(&p);
+            self.sent.fetch_add(piece.len(), Ordering::SeqCst);
             if !on_text(&p) {
                 return Ok(Generation {
                     text: sent,
@@ -193,6 +197,92 @@ fn unrelated_articles_make_the_answer_abstain_with_a_route_and_a_referral() {
         .triage
         .review_reasons
         .contains(&ReviewReason::LowConfidence));
+}
+
+/// A drafted conclusion that denies the asker something is never shown: the
+/// asker gets the articles quoted, the next steps and a review; staff get
+/// the draft's conclusion. A "yes" draft streams as written.
+#[test]
+fn a_conclusion_that_denies_is_held_for_review() {
+    use lawbrain::answer::{hold, ConsultOptions};
+    let q = "超市保安怀疑我偷东西，当众搜我的身，我能要求超市赔偿吗？";
+    let no = "结论：您不能要求超市赔偿，这种检查是超市的正常管理。\n\n依据：《中华人民共和国民法典》第一千一百六十五条规定，行为人因过错侵害他人民事权益造成损害的，应当承担侵权责任。";
+    let backend = Scripted::new(no);
+    let mut shown = String::new();
+    let a = brain(backend.clone())
+        .consult(q, &[], &mut |ev| {
+            if let ConsultEvent::Delta(d) = ev {
+                shown.push_str(d);
+            }
+            true
+        })
+        .expect("consult");
+    assert!(a.guide.held, "{}", a.answer);
+    assert!(!shown.contains("不能要求超市赔偿"), "{shown}");
+    assert!(!a.answer.contains("不能要求超市赔偿"), "{}", a.answer);
+    assert_eq!(shown, a.answer, "what streamed is what is stored");
+    assert!(
+        a.answer
+            .starts_with(&format!("结论：{}", hold::HELD_CONCLUSION)),
+        "{}",
+        a.answer
+    );
+    assert!(a.answer.contains("建议"), "the next steps are kept");
+    assert!(a.triage.needs_review);
+    assert!(a.triage.review_reasons.contains(&ReviewReason::DenialHeld));
+    assert!(!a.fallback, "holding is not a model failure");
+    let passed = a.guide.gate.passed();
+    assert!(!passed.is_empty());
+    let first = &a.retrieved[passed[0]];
+    assert!(a.answer.contains(&first.law), "the articles are quoted");
+    assert_eq!(a.citations.len(), passed.len().min(3));
+    assert!(a
+        .guide
+        .held_conclusion
+        .as_deref()
+        .is_some_and(|c| c.contains("不能要求超市赔偿")));
+    let sent = backend.sent.load(Ordering::SeqCst);
+    assert!(
+        sent < no.chars().count(),
+        "drafting stops once the conclusion is held ({sent} of {})",
+        no.chars().count()
+    );
+    let json = serde_json::to_string(&a).expect("json");
+    assert!(
+        !json.contains("不能要求超市赔偿"),
+        "the held conclusion is not sent in the answer's JSON"
+    );
+
+    // The same draft with the hold off is shown as written.
+    let opts = ConsultOptions {
+        hold_denials: false,
+        ..ConsultOptions::default()
+    };
+    let a = brain(Scripted::new(no))
+        .consult_with(q, &[], &opts, &mut |_| true)
+        .expect("consult");
+    assert!(!a.guide.held);
+    assert!(a.answer.contains("不能要求超市赔偿"), "{}", a.answer);
+
+    // A "yes" draft is not held.
+    let yes = "结论：您可以要求超市赔偿，超市无权搜查顾客身体。\n\n依据：《中华人民共和国民法典》第一千零一十一条规定，非法搜查他人身体的，受害人有权依法请求行为人承担民事责任。";
+    let mut shown = String::new();
+    let a = brain(Scripted::new(yes))
+        .consult(q, &[], &mut |ev| {
+            if let ConsultEvent::Delta(d) = ev {
+                shown.push_str(d);
+            }
+            true
+        })
+        .expect("consult");
+    assert!(!a.guide.held, "{}", a.answer);
+    assert!(!a.triage.review_reasons.contains(&ReviewReason::DenialHeld));
+    assert!(
+        a.answer.starts_with("结论：您可以要求超市赔偿"),
+        "{}",
+        a.answer
+    );
+    assert_eq!(shown, a.answer);
 }
 
 fn store() -> Arc<Store> {

@@ -15,16 +15,25 @@ pub fn answer(hits: &[Hit], steps: &str, n: usize) -> String {
         );
     } else {
         s.push_str("结论：系统未能生成完整解答，以下是与您的问题最相关的法律条文摘录，供您参考；具体情况请以工作人员的解答为准。\n\n依据：\n");
-        for (i, h) in hits.iter().take(n).enumerate() {
-            s.push_str(&format!(
-                "{}. {}：{}\n",
-                i + 1,
-                cite_label(h),
-                excerpt(h.text.trim(), 200)
-            ));
-        }
+        s.push_str(&quote(hits, n));
         s.push('\n');
     }
     s.push_str(steps);
     s
+}
+
+/// The first `n` of `hits` as a numbered list of excerpts, one per line.
+pub fn quote(hits: &[Hit], n: usize) -> String {
+    hits.iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, h)| {
+            format!(
+                "{}. {}：{}\n",
+                i + 1,
+                cite_label(h),
+                excerpt(h.text.trim(), 200)
+            )
+        })
+        .collect()
 }

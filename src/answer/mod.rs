@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod extractive;
 pub mod gate;
+pub mod hold;
 pub mod prompt;
 pub mod steps;
 pub mod stream_filter;
@@ -85,6 +86,13 @@ pub struct Guide {
     /// The relevance gate's verdict on each retrieved article.
     #[serde(default)]
     pub gate: gate::GateReport,
+    /// True when the drafted 结论 denied the asker something and was held
+    /// back for staff ([`hold`]); the answer then quotes the articles.
+    #[serde(default)]
+    pub held: bool,
+    /// The held 结论, for the review queue only: never sent to the asker.
+    #[serde(skip)]
+    pub held_conclusion: Option<String>,
 }
 
 use crate::llm::{Backend, ChatMessage, GenParams, StopReason};
@@ -126,6 +134,9 @@ pub struct ConsultOptions {
     /// Draft from these articles instead of retrieving (all pass the gate):
     /// the oracle-context measurement gives the gold articles here.
     pub articles: Option<Vec<Hit>>,
+    /// Hold back a drafted 结论 that denies the asker something ([`hold`]).
+    /// On by default; studies turn it off to see the draft.
+    pub hold_denials: bool,
 }
 
 impl Default for ConsultOptions {
@@ -135,6 +146,7 @@ impl Default for ConsultOptions {
             timeout: Some(Duration::from_secs(120)),
             budget: PromptBudget::default(),
             articles: None,
+            hold_denials: true,
         }
     }
 }
@@ -181,6 +193,38 @@ pub const LOW_OVERLAP: f64 = 0.12;
 fn usable(text: &str, valid_citations: usize) -> bool {
     let t = text.trim();
     t.chars().count() >= 10 && (t.contains("依据") || valid_citations > 0)
+}
+
+/// The articles the drafter is given: those that passed the gate, each with
+/// its key sentence marked.
+pub fn prompt_articles(hits: &[Hit], report: &gate::GateReport) -> Vec<Hit> {
+    report
+        .passed()
+        .into_iter()
+        .filter_map(|i| {
+            let mut h = hits.get(i)?.clone();
+            let key = report
+                .articles
+                .get(i)
+                .map_or("", |a| a.key_sentence.as_str());
+            h.text = prompt::highlight(&h.text, key);
+            Some(h)
+        })
+        .collect()
+}
+
+/// Citations of articles quoted (not drafted from): the first `n` of `hits`.
+fn quoted_citations(hits: &[Hit], n: usize) -> Vec<AnswerCitation> {
+    hits.iter()
+        .take(n)
+        .map(|h| AnswerCitation {
+            law: h.law.clone(),
+            article: h.article,
+            suffix: h.suffix,
+            status: CiteStatus::Valid,
+            in_context: true,
+        })
+        .collect()
 }
 
 fn add_reason(triage: &mut Triage, r: ReviewReason) {
@@ -258,20 +302,14 @@ impl Brain {
         }
         let next = steps::next_steps(&triage);
         let steps_text = steps::render(&next);
-        let passed: Vec<Hit> = report
-            .passed()
-            .into_iter()
-            .map(|i| {
-                let mut h = hits[i].clone();
-                h.text = prompt::highlight(&h.text, &report.articles[i].key_sentence);
-                h
-            })
-            .collect();
+        let passed = prompt_articles(&hits, &report);
 
         let corpus = self.searcher.corpus();
         let mut fallback_reason: Option<String> = None;
         // (shown text, citations, removed)
         let mut drafted: Option<verify::Verified> = None;
+        // The drafted 结论, when it was held back (it denied something).
+        let mut held: Option<String> = None;
         let mut streamed = false;
         match &self.backend {
             _ if report.abstain => {}
@@ -291,9 +329,14 @@ impl Brain {
                     params.deadline = Some(params.deadline.map_or(d, |p| p.min(d)));
                 }
                 let mut hold = stream_filter::CitationHold::new(corpus, &passed);
+                let mut verdict = hold::ConclusionGate::new(opts.hold_denials);
                 let mut cancelled = false;
                 let gen = backend.generate(&messages, &params, &mut |piece| {
-                    let out = hold.push(piece);
+                    let out = verdict.push(&hold.push(piece));
+                    if verdict.verdict() == hold::Verdict::Held {
+                        // Nothing of a held draft is shown; stop drafting.
+                        return false;
+                    }
                     if !out.is_empty() {
                         streamed = true;
                         if !on_event(ConsultEvent::Delta(&out)) {
@@ -314,15 +357,12 @@ impl Brain {
                     }
                     Ok(g) => {
                         let stopped_here = hold.done();
-                        if g.stop == StopReason::Cancelled && !stopped_here {
+                        let rest = verdict.push(&hold.finish());
+                        let rest = rest + &verdict.finish();
+                        if verdict.verdict() == hold::Verdict::Held {
+                            held = Some(verdict.conclusion());
+                        } else if g.stop == StopReason::Cancelled && !stopped_here {
                             return Err(gone());
-                        }
-                        let rest = hold.finish();
-                        if !rest.is_empty() {
-                            streamed = true;
-                            if !on_event(ConsultEvent::Delta(&rest)) {
-                                return Err(gone());
-                            }
                         }
                         timings.prompt_tokens = g.stats.prompt_tokens;
                         timings.ttft_ms = g.stats.ttft_ms;
@@ -330,6 +370,14 @@ impl Brain {
                         timings.tokens_per_s = g.stats.tokens_per_s;
                         timings.draft_tokens = g.stats.draft_tokens;
                         timings.draft_accepted = g.stats.draft_accepted;
+                        if held.is_some() {
+                            tracing::info!("the drafted conclusion denies the asker something; held for review");
+                        } else if !rest.is_empty() {
+                            streamed = true;
+                            if !on_event(ConsultEvent::Delta(&rest)) {
+                                return Err(gone());
+                            }
+                        }
                         let mut v = hold.verified();
                         // One system rule repeated (small models do, at the
                         // end of a draft) was cut before it was shown; more
@@ -341,7 +389,9 @@ impl Brain {
                             tracing::info!("cut one repeated system rule from the draft");
                             v.text = kept;
                         }
-                        if echoed > 1 {
+                        if held.is_some() {
+                            // Built below from the articles, not from the draft.
+                        } else if echoed > 1 {
                             fallback_reason = Some("the draft repeated the system rules".into());
                         } else if !usable(&v.text, v.citations.len()) {
                             fallback_reason = Some(if g.stop == StopReason::Deadline {
@@ -384,6 +434,17 @@ impl Brain {
         let abstained = report.abstain;
         let (answer, citations, removed) = match drafted {
             Some(v) => (v.text, v.citations, v.removed),
+            None if held.is_some() => {
+                let text = hold::held_answer(&passed, &steps_text, gate::PROMPT_ARTICLES);
+                if !on_event(ConsultEvent::Delta(&text)) {
+                    return Err(gone());
+                }
+                (
+                    text,
+                    quoted_citations(&passed, gate::PROMPT_ARTICLES),
+                    Vec::new(),
+                )
+            }
             None if abstained => {
                 let text = format!("结论：{ABSTAIN_CONCLUSION}\n\n{steps_text}");
                 if !on_event(ConsultEvent::Delta(&text)) {
@@ -401,22 +462,14 @@ impl Brain {
                 if !streamed && !on_event(ConsultEvent::Delta(&text)) {
                     return Err(gone());
                 }
-                let citations = shown
-                    .iter()
-                    .take(3)
-                    .map(|h| AnswerCitation {
-                        law: h.law.clone(),
-                        article: h.article,
-                        suffix: h.suffix,
-                        status: CiteStatus::Valid,
-                        in_context: true,
-                    })
-                    .collect();
-                (text, citations, Vec::new())
+                (text, quoted_citations(&shown, 3), Vec::new())
             }
         };
         if !removed.is_empty() {
             add_reason(&mut triage, ReviewReason::CitationRemoved);
+        }
+        if held.is_some() {
+            add_reason(&mut triage, ReviewReason::DenialHeld);
         }
         let fallback = fallback_reason.is_some();
         if fallback && self.backend.is_some() {
@@ -428,6 +481,8 @@ impl Brain {
             conclusion: conclusion_of(&answer),
             steps: next,
             gate: report,
+            held: held.is_some(),
+            held_conclusion: held,
         };
         Ok(Answer {
             question: question.to_string(),

@@ -79,78 +79,7 @@ pub fn held_out(id: &str) -> bool {
         .is_some_and(|n| n % 5 == 0)
 }
 
-/// Yes / no / unclear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stance {
-    Yes,
-    No,
-    Unclear,
-}
-
-const NO_CUES: [&str; 22] = [
-    "不能",
-    "不可以",
-    "不可",
-    "无权",
-    "不需要",
-    "不需",
-    "不用",
-    "不应",
-    "不必",
-    "不会",
-    "不构成",
-    "不属于",
-    "无效",
-    "不影响",
-    "不得",
-    "不承担",
-    "不予",
-    "没有权",
-    "不合法",
-    "不支持",
-    "违法",
-    "不行",
-];
-const YES_CUES: [&str; 14] = [
-    "可以",
-    "有权",
-    "应当",
-    "应该",
-    "需要",
-    "构成",
-    "属于",
-    "有效",
-    "能够",
-    "合法",
-    "支持",
-    "须",
-    "要承担",
-    "承担",
-];
-
-/// The stance of the first `n` sentences of `text`.
-pub fn stance(text: &str, n: usize) -> Stance {
-    let head: String = super::keypoints::sentences(text)
-        .into_iter()
-        .filter(|s| !s.starts_with("您好") || s.chars().count() > 6)
-        .take(n)
-        .collect::<Vec<_>>()
-        .join("。");
-    let mut no = 0usize;
-    let mut rest = head.clone();
-    for cue in NO_CUES {
-        no += rest.matches(cue).count();
-        rest = rest.replace(cue, "□");
-    }
-    let yes: usize = YES_CUES.iter().map(|c| rest.matches(c).count()).sum();
-    match (yes, no) {
-        (0, 0) => Stance::Unclear,
-        (y, n) if n > y => Stance::No,
-        (y, n) if y > n => Stance::Yes,
-        _ => Stance::Unclear,
-    }
-}
+pub use crate::answer::hold::{stance, Stance};
 
 /// The 结论 part of an answer (up to 依据/建议 or the first blank line).
 pub fn conclusion(answer: &str) -> String {
@@ -166,6 +95,10 @@ fn norm_law(s: &str) -> &str {
 pub struct Quality {
     pub id: String,
     pub abstained: bool,
+    /// The drafted conclusion denied something and was held for staff
+    /// (`answer::hold`): like an abstention, it draws no conclusion.
+    #[serde(default)]
+    pub held: bool,
     /// A gold article was among the retrieved articles.
     pub gold_retrieved: bool,
     pub cites_gold_article: bool,
@@ -195,7 +128,7 @@ pub fn measure_with(
     encoder: Option<&crate::embed::Encoder>,
 ) -> crate::Result<Quality> {
     let mut q = measure(r, a);
-    if let (Some(e), false) = (encoder, a.guide.abstained) {
+    if let (Some(e), false) = (encoder, a.guide.abstained || a.guide.held) {
         q.similarity = similarity(e, &conclusion(&a.answer), &r.answer)?;
     }
     Ok(q)
@@ -230,18 +163,20 @@ pub fn measure(r: &Reference, a: &Answer) -> Quality {
     let gold_retrieved = a.retrieved.iter().any(|h| is_gold(&h.law, h.article));
     let cites_gold_article = a.citations.iter().any(|c| is_gold(&c.law, c.article));
     let cites_gold_law = a.citations.iter().any(|c| gold_law(&c.law));
-    let irrelevant_basis = !a.guide.abstained && !a.citations.is_empty() && !cites_gold_law;
+    // An abstention or a held conclusion concludes nothing.
+    let concludes = !(a.guide.abstained || a.guide.held);
+    let irrelevant_basis = concludes && !a.citations.is_empty() && !cites_gold_law;
     let concl = conclusion(&a.answer);
     let answer_stance = stance(&concl, 2);
     let reference_stance = stance(&r.answer, 2);
     let clear = |s: Stance| s != Stance::Unclear;
-    let contradicts = !a.guide.abstained
+    let contradicts = concludes
         && clear(answer_stance)
         && clear(reference_stance)
         && answer_stance != reference_stance;
-    let agrees = !a.guide.abstained && clear(answer_stance) && answer_stance == reference_stance;
+    let agrees = concludes && clear(answer_stance) && answer_stance == reference_stance;
     let reference_head: String = r.answer.chars().take(200).collect();
-    let overlap = if a.guide.abstained {
+    let overlap = if !concludes {
         0.0
     } else {
         rouge_l_tokens(&content_tokens(&concl), &content_tokens(&reference_head)).f
@@ -249,6 +184,7 @@ pub fn measure(r: &Reference, a: &Answer) -> Quality {
     Quality {
         id: r.id.clone(),
         abstained: a.guide.abstained,
+        held: a.guide.held,
         gold_retrieved,
         cites_gold_article,
         cites_gold_law,
@@ -259,7 +195,7 @@ pub fn measure(r: &Reference, a: &Answer) -> Quality {
         agrees,
         overlap,
         similarity: None,
-        misleading: !a.guide.abstained && (contradicts || irrelevant_basis),
+        misleading: concludes && (contradicts || irrelevant_basis),
         total_ms: a.timings.total_ms,
         ttft_ms: a.timings.ttft_ms,
     }
@@ -272,6 +208,9 @@ pub struct QualitySummary {
     pub abstained: usize,
     /// Abstentions where no gold article had been retrieved.
     pub abstained_right: usize,
+    /// Conclusions held for staff because they denied something.
+    #[serde(default)]
+    pub held: usize,
     pub answered: usize,
     pub cites_gold_article: usize,
     pub cites_gold_law: usize,
@@ -298,11 +237,12 @@ fn p50(mut v: Vec<f64>) -> f64 {
 
 pub fn summarise(qs: &[Quality]) -> QualitySummary {
     let count = |f: &dyn Fn(&Quality) -> bool| qs.iter().filter(|q| f(q)).count();
-    let answered: Vec<&Quality> = qs.iter().filter(|q| !q.abstained).collect();
+    let answered: Vec<&Quality> = qs.iter().filter(|q| !q.abstained && !q.held).collect();
     QualitySummary {
         n: qs.len(),
         abstained: count(&|q| q.abstained),
         abstained_right: count(&|q| q.abstained && !q.gold_retrieved),
+        held: count(&|q| q.held),
         answered: answered.len(),
         cites_gold_article: count(&|q| q.cites_gold_article),
         cites_gold_law: count(&|q| q.cites_gold_law),
@@ -327,15 +267,6 @@ pub fn summarise(qs: &[Quality]) -> QualitySummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stance_reads_modal_cues() {
-        assert_eq!(stance("您好，可以要求对方还款。", 2), Stance::Yes);
-        assert_eq!(stance("不能要求对方返还，因为是赠与。", 2), Stance::No);
-        assert_eq!(stance("这取决于具体情况。", 2), Stance::Unclear);
-        // A negative cue is not counted again as the positive one inside it.
-        assert_eq!(stance("不可以。", 2), Stance::No);
-    }
 
     #[test]
     fn conclusion_is_cut_at_the_next_part() {

@@ -53,6 +53,7 @@ pub fn reason_label(id: &str) -> String {
             Some(ReviewReason::LowConfidence) => "检索置信度低",
             Some(ReviewReason::CitationRemoved) => "引用被删除",
             Some(ReviewReason::FallbackUsed) => "使用了摘录答复",
+            Some(ReviewReason::DenialHeld) => "否定性结论待核实",
             None => "其他",
         },
     };

@@ -682,7 +682,7 @@ impl Store {
                 .get(0)?;
             if needs_review {
                 for f in &flags {
-                    add_review_reason(tx, answer_id, f, "")?;
+                    add_review_reason(tx, answer_id, f, &reason_note(answer, f))?;
                 }
             }
             Ok(answer_id)
@@ -1068,6 +1068,17 @@ fn lock_answer(tx: &mut Conn, answer_id: i64) -> Result<()> {
         .ok_or_else(|| Error::NotFound(format!("answer {answer_id}")))
 }
 
+/// What staff should read with a review `reason` of `answer`: for a held
+/// conclusion, the conclusion the drafter wrote (never shown to the asker).
+fn reason_note(answer: &Answer, reason: &str) -> String {
+    match &answer.guide.held_conclusion {
+        Some(c) if reason == crate::triage::ReviewReason::DenialHeld.id() => {
+            format!("系统起草但未发出的结论：{}", redact::redact(c))
+        }
+        _ => String::new(),
+    }
+}
+
 /// Put `answer_id` in the review queue for `reason` (one pending item per
 /// answer). On PostgreSQL the pending item is locked, so an item being
 /// decided by another server meanwhile is not reused once decided: the
@@ -1321,6 +1332,28 @@ mod tests {
         // SQLite's own settings are refused, not faked.
         assert!(matches!(s.page_count(), Err(Error::InvalidInput(_))));
         assert!(s.health().ok && s.health().disk_free_mb.is_none());
+    }
+
+    #[test]
+    fn a_held_conclusion_reaches_staff_as_the_review_note() {
+        for s in stores() {
+            let c = s.create_conversation("web").expect("conv");
+            let mut a = answer("超市搜身能要求赔偿吗", false);
+            a.triage.needs_review = true;
+            a.triage.review_reasons = vec![ReviewReason::DenialHeld];
+            a.guide.held = true;
+            a.guide.held_conclusion = Some("您不能要求超市赔偿。".into());
+            let id = s.save_answer(&c, &a, &[]).expect("save");
+            let items = s.reviews("pending", Some("denial_held"), 10).expect("list");
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].answer.id, id);
+            assert!(
+                items[0].note.contains("您不能要求超市赔偿"),
+                "{}",
+                items[0].note
+            );
+            assert!(!items[0].answer.answer.contains("不能要求"));
+        }
     }
 
     #[test]

@@ -116,12 +116,15 @@ pub enum ReviewReason {
     CitationRemoved,
     /// Added by `ask`: the extractive fallback answer was used.
     FallbackUsed,
+    /// Added by `ask`: the drafted conclusion denied the asker something and
+    /// was held back (`answer::hold`).
+    DenialHeld,
 }
 
 impl ReviewReason {
     /// Every reason; the first nine are the ones triage decides
     /// ([`router::REASONS`]), the rest are added by the answer pipeline.
-    pub const ALL: [ReviewReason; 12] = [
+    pub const ALL: [ReviewReason; 13] = [
         ReviewReason::Criminal,
         ReviewReason::Safety,
         ReviewReason::Minor,
@@ -134,6 +137,7 @@ impl ReviewReason {
         ReviewReason::LowConfidence,
         ReviewReason::CitationRemoved,
         ReviewReason::FallbackUsed,
+        ReviewReason::DenialHeld,
     ];
 
     pub fn id(self) -> &'static str {
@@ -150,6 +154,7 @@ impl ReviewReason {
             ReviewReason::LowConfidence => "low_confidence",
             ReviewReason::CitationRemoved => "citation_removed",
             ReviewReason::FallbackUsed => "fallback_used",
+            ReviewReason::DenialHeld => "denial_held",
         }
     }
 
@@ -438,6 +443,7 @@ fn reason_line(r: ReviewReason) -> &'static str {
         ReviewReason::LowConfidence => "找到的法律依据不够充分，工作人员会补充",
         ReviewReason::CitationRemoved => "回答中有引用未能核实，已删去，工作人员会再看",
         ReviewReason::FallbackUsed => "这次的回答是直接摘录的法条，工作人员会补充说明",
+        ReviewReason::DenialHeld => "系统起草的是否定性答复，需工作人员核实后再答复您",
     }
 }
 
