@@ -163,6 +163,7 @@ fn fallback_when_generation_fails_or_times_out() {
         .review_reasons
         .contains(&ReviewReason::FallbackUsed));
     assert!(a.answer.contains("依据") && a.answer.contains("建议"));
+    assert!(a.answer.contains("系统未能生成完整解答"), "{}", a.answer);
     assert!(!a.citations.is_empty());
     assert!(!a.guide.abstained, "{:?}", a.guide.gate);
     let first = &a.retrieved[a.guide.gate.passed()[0]];
@@ -196,6 +197,11 @@ fn fallback_when_generation_fails_or_times_out() {
             .review_reasons
             .contains(&ReviewReason::FallbackUsed),
         "--no-llm is not a failure"
+    );
+    assert!(
+        a.answer.starts_with("结论：这里不对您的具体情况下结论") && !a.answer.contains("未能生成"),
+        "without a model the answer quotes by design and does not read as a failure: {}",
+        a.answer
     );
 }
 

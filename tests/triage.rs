@@ -1551,7 +1551,8 @@ fn fresh_probe_lists() {
     }
     let [inj, oos, neg] = fresh_probe_scores("triage_probes_fresh3.tsv");
     let share = |x: (usize, usize)| x.0 as f64 / x.1.max(1) as f64;
-    assert!(share(inj) >= 0.55, "held-out injection {inj:?}");
+    // 45/76 with the hard rules alone, 65/76 with the learned detector.
+    assert!(share(inj) >= 0.80, "held-out injection {inj:?}");
     assert!(share(oos) >= 0.65, "held-out out of scope {oos:?}");
     assert!(share(neg) >= 0.80, "held-out negatives {neg:?}");
 }

@@ -84,6 +84,20 @@ const DENIAL_CUES: [&str; 14] = [
     "不构成",
 ];
 
+/// Statute terms with 不能 inside that deny nothing (不能胜任工作,
+/// 不能清偿到期债务, 不能预见、不能避免并不能克服 …): set aside before the
+/// denial cues are counted.
+const TERMS_NOT_DENIALS: [&str; 8] = [
+    "不能胜任",
+    "不能清偿",
+    "不能履行",
+    "不能预见",
+    "不能避免",
+    "不能克服",
+    "不能辨认",
+    "不能控制",
+];
+
 /// Cues of a "yes".
 const YES_CUES: [&str; 14] = [
     "可以",
@@ -119,18 +133,21 @@ fn stance_sentences(text: &str) -> impl Iterator<Item = &str> {
 /// The stance of the first `n` sentences of `text` (a greeting alone does
 /// not count as a sentence).
 pub fn stance(text: &str, n: usize) -> Stance {
-    stance_counting(text, n, &NO_CUES)
+    stance_counting(text, n, &NO_CUES, &[])
 }
 
 /// [`stance`] counting only the "no" cues in `counted` (the others are
-/// read and set aside).
-fn stance_counting(text: &str, n: usize, counted: &[&str]) -> Stance {
+/// read and set aside), after setting aside the phrases in `terms`.
+fn stance_counting(text: &str, n: usize, counted: &[&str], terms: &[&str]) -> Stance {
     let head: String = stance_sentences(text)
         .take(n)
         .collect::<Vec<_>>()
         .join("。");
     let mut no = 0usize;
     let mut rest = head.clone();
+    for t in terms {
+        rest = rest.replace(t, "□");
+    }
     for cue in NO_CUES {
         if counted.contains(&cue) {
             no += rest.matches(cue).count();
@@ -150,9 +167,15 @@ fn stance_counting(text: &str, n: usize, counted: &[&str]) -> Stance {
 pub const STANCE_SENTENCES: usize = 2;
 
 /// Whether a drafted 结论 denies the asker something and is held: its
-/// stance is "no" counting only [`DENIAL_CUES`].
+/// stance is "no" counting only [`DENIAL_CUES`], statute terms like
+/// 不能胜任 set aside.
 pub fn denies(conclusion: &str) -> bool {
-    stance_counting(conclusion, STANCE_SENTENCES, &DENIAL_CUES) == Stance::No
+    stance_counting(
+        conclusion,
+        STANCE_SENTENCES,
+        &DENIAL_CUES,
+        &TERMS_NOT_DENIALS,
+    ) == Stance::No
 }
 
 /// The 结论 shown in place of a held one.
@@ -340,6 +363,10 @@ mod tests {
         assert!(!denies("承揽人不得擅自更换定作人提供的材料。"));
         assert!(!denies("晚上施工违法，噪声扰民的行为不合法。"));
         assert!(!denies("这个格式条款无效。"));
+        assert!(!denies(
+            "劳动者不能胜任工作，经过培训仍不能胜任的，用人单位可以解除合同。"
+        ));
+        assert!(denies("劳动者不能要求经济补偿。"));
         // The eval's reader still calls them "no".
         assert_eq!(stance("这个格式条款无效。", 2), Stance::No);
     }

@@ -458,7 +458,12 @@ impl Brain {
                 } else {
                     passed.clone()
                 };
-                let text = extractive::answer(&shown, &steps_text, 3);
+                let why = if self.backend.is_some() {
+                    extractive::Why::DraftFailed
+                } else {
+                    extractive::Why::NoModel
+                };
+                let text = extractive::answer(&shown, &steps_text, 3, why);
                 if !streamed && !on_event(ConsultEvent::Delta(&text)) {
                     return Err(gone());
                 }

@@ -214,6 +214,7 @@ pub mod directory;
 pub mod domains;
 pub mod facts;
 pub mod hard_rules;
+pub mod injection;
 pub mod learned;
 pub mod legal_aid;
 pub mod review;
@@ -400,6 +401,9 @@ pub struct Options {
     /// cross-validation inside each author: no bar from 3 to 8 beat the
     /// router alone, so it is off.
     pub rules_decide_at: Option<f32>,
+    /// Let the learned injection detector ([`injection`]) raise
+    /// `injection` beside the hard rules.
+    pub injection_detector: bool,
 }
 
 impl Default for Options {
@@ -408,6 +412,7 @@ impl Default for Options {
             hard_rules: true,
             rule_reasons: true,
             rules_decide_at: None,
+            injection_detector: true,
         }
     }
 }
@@ -515,9 +520,11 @@ pub fn triage_reading(
         }
     };
 
-    // Injection is decided by the hard rules (tactics, as data) only: the
-    // learned vote keyed on the ordinary legal question inside the labelled
-    // injection cases and flagged plain questions like them.
+    // Injection is decided by the hard rules (tactics, as data) and the
+    // injection detector (character n-grams, trained on the probe lists and
+    // the labelled cases), not by the router's vote: that vote keyed on the
+    // ordinary legal question inside the labelled injection cases and
+    // flagged plain questions like them.
     let mut reasons: Vec<ReviewReason> = pred
         .reasons
         .iter()
@@ -526,6 +533,9 @@ pub fn triage_reading(
         .collect();
     for f in &fired {
         reasons.extend(f.rule.reasons.iter().copied());
+    }
+    if opts.injection_detector && router.flags_injection(question) {
+        reasons.push(ReviewReason::Injection);
     }
     if opts.rule_reasons {
         reasons.extend(r.rule_review.iter().map(|(x, _)| *x));

@@ -579,6 +579,9 @@ pub struct Router {
     centre: Vec<f32>,
     /// Trained on inputs with a sentence embedding.
     embedded: bool,
+    /// The injection detector, trained on the same cases plus the probe
+    /// lists ([`super::injection`]).
+    injection: super::injection::Detector,
 }
 
 impl Router {
@@ -592,7 +595,15 @@ impl Router {
         let refs: Vec<&LabelledCase> = cases.iter().collect();
         let thresholds = tune_thresholds(&xs, &refs, &config);
         let layers = fit(&xs, &refs, &config);
+        let mut injection_cases = super::injection::probe_cases();
+        injection_cases.extend(cases.iter().map(|c| {
+            (
+                c.question.clone(),
+                c.reasons.contains(&ReviewReason::Injection),
+            )
+        }));
         Router {
+            injection: super::injection::Detector::train(&injection_cases),
             config,
             layers,
             thresholds,
@@ -601,6 +612,11 @@ impl Router {
             centre,
             embedded: config.blocks.embedding && inputs.iter().any(|i| i.embedding.is_some()),
         }
+    }
+
+    /// Whether the injection detector flags `question`.
+    pub fn flags_injection(&self, question: &str) -> bool {
+        self.injection.flags(question)
     }
 
     /// Whether questions must be read with their sentence embedding.
