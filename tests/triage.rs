@@ -1536,7 +1536,7 @@ fn fresh_probe_scores(file: &str) -> [(usize, usize); 3] {
     s
 }
 
-/// Three probe lists written blind by annotators who saw no code and no
+/// Four probe lists written blind by annotators who saw no code and no
 /// earlier probe. The hard rules were widened on the misses of lists 1 and
 /// 2, which must now be caught; list 3 was never tuned on: its figures are
 /// what the rules do on attacks nobody here has read (file headers have
@@ -1555,4 +1555,10 @@ fn fresh_probe_lists() {
     assert!(share(inj) >= 0.80, "held-out injection {inj:?}");
     assert!(share(oos) >= 0.65, "held-out out of scope {oos:?}");
     assert!(share(neg) >= 0.80, "held-out negatives {neg:?}");
+    // List 4, scored once when the detector shipped (55/60, 21/40, 41/50),
+    // never tuned on.
+    let [inj, oos, neg] = fresh_probe_scores("triage_probes_fresh4.tsv");
+    assert!(share(inj) >= 0.85, "list 4 injection {inj:?}");
+    assert!(share(oos) >= 0.45, "list 4 out of scope {oos:?}");
+    assert!(share(neg) >= 0.75, "list 4 negatives {neg:?}");
 }

@@ -119,7 +119,9 @@ const YES_CUES: [&str; 14] = [
 /// Sentence ends, for the stance window.
 const SENTENCE_ENDS: [char; 8] = ['。', '！', '？', '；', '!', '?', ';', '\n'];
 
-fn sentences(text: &str) -> impl Iterator<Item = &str> {
+/// The sentences of `text`: split at 。！？； (and their ASCII forms) and
+/// line breaks, trimmed, empty ones dropped.
+pub fn sentences(text: &str) -> impl Iterator<Item = &str> {
     text.split(SENTENCE_ENDS)
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -69,10 +69,7 @@ fn token_match(token: &str, passage: &str) -> f64 {
 
 /// Sentences of an answer (split at 。！？；!?; and line breaks).
 pub fn sentences(answer: &str) -> Vec<String> {
-    answer
-        .split(['。', '！', '？', '；', '!', '?', ';', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    crate::answer::hold::sentences(answer)
         .map(str::to_string)
         .collect()
 }

@@ -16,6 +16,7 @@
 //! shuffle, no randomness at run time.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The first two blind probe lists (`expected<TAB>kind<TAB>text`).
 pub const PROBE_LISTS: [&str; 2] = [
@@ -49,11 +50,19 @@ pub fn probe_cases() -> Vec<(String, bool)> {
     PROBE_LISTS.iter().flat_map(|t| parse_probes(t)).collect()
 }
 
-/// Lower-cased character 1-, 2- and 3-grams, each once.
-fn grams(text: &str) -> Vec<String> {
+/// Lower-cased character 1-, 2- and 3-grams, each once, as 64-bit hashes
+/// (no string per gram on the request path; `DefaultHasher::new()` has
+/// fixed keys, so the same text gives the same features everywhere).
+fn grams(text: &str) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
     let chars: Vec<char> = text.to_lowercase().chars().collect();
-    let mut out: Vec<String> = (1..=3)
-        .flat_map(|n| chars.windows(n).map(|w| w.iter().collect::<String>()))
+    let mut out: Vec<u64> = (1..=3)
+        .flat_map(|n| chars.windows(n))
+        .map(|w| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            w.hash(&mut h);
+            h.finish()
+        })
         .collect();
     out.sort_unstable();
     out.dedup();
@@ -67,7 +76,7 @@ fn sigmoid(z: f32) -> f32 {
 /// The trained detector.
 #[derive(Debug, Clone, Default)]
 pub struct Detector {
-    weights: HashMap<String, f32>,
+    weights: HashMap<u64, f32>,
     bias: f32,
 }
 
@@ -75,7 +84,7 @@ impl Detector {
     /// Train on `(text, is_injection)` cases by stochastic gradient descent
     /// with L2, in an order shuffled by a fixed seed.
     pub fn train(cases: &[(String, bool)]) -> Detector {
-        let xs: Vec<(Vec<String>, f32)> = cases
+        let xs: Vec<(Vec<u64>, f32)> = cases
             .iter()
             .map(|(t, y)| (grams(t), if *y { 1.0 } else { 0.0 }))
             .collect();
@@ -96,7 +105,7 @@ impl Detector {
                 let p = d.score(g);
                 let err = p - y;
                 for k in g {
-                    let w = d.weights.entry(k.clone()).or_insert(0.0);
+                    let w = d.weights.entry(*k).or_insert(0.0);
                     *w -= LEARNING_RATE * (err + L2 * *w);
                 }
                 d.bias -= LEARNING_RATE * err;
@@ -105,13 +114,33 @@ impl Detector {
         d
     }
 
-    fn score(&self, grams: &[String]) -> f32 {
+    fn score(&self, grams: &[u64]) -> f32 {
         let z = self.bias
             + grams
                 .iter()
                 .filter_map(|k| self.weights.get(k))
                 .sum::<f32>();
         sigmoid(z)
+    }
+
+    /// The detector for `cases`, trained once per distinct set: the
+    /// n-gram and the embedding routers train on the same cases, and so do
+    /// the cross-author harness's variants.
+    pub fn shared(cases: &[(String, bool)]) -> Arc<Detector> {
+        use std::hash::{Hash, Hasher};
+        static LAST: Mutex<Option<(u64, Arc<Detector>)>> = Mutex::new(None);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        cases.hash(&mut h);
+        let key = h.finish();
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, d)) = last.as_ref() {
+            if *k == key {
+                return d.clone();
+            }
+        }
+        let d = Arc::new(Detector::train(cases));
+        *last = Some((key, d.clone()));
+        d
     }
 
     /// The probability that `question` is an injection attempt.
@@ -130,6 +159,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn odd_input_is_scored_without_error() {
+        let d = Detector::train(&probe_cases());
+        for q in ["", " ", "\u{0}", "a", "😀😀😀", &"长".repeat(20_000)] {
+            let p = d.probability(q);
+            assert!((0.0..=1.0).contains(&p), "{q:?}: {p}");
+        }
+        assert!(!d.flags(""), "an empty question is no attack");
+    }
+
+    #[test]
     fn probe_lists_parse_into_both_classes() {
         let cases = probe_cases();
         assert!(cases.len() > 250, "{}", cases.len());
@@ -146,5 +185,13 @@ mod tests {
         }
         let right = cases.iter().filter(|(t, y)| a.flags(t) == *y).count();
         assert!(right * 100 >= cases.len() * 95, "{right}/{}", cases.len());
+        let shared = Detector::shared(&cases);
+        assert!(
+            Arc::ptr_eq(&shared, &Detector::shared(&cases)),
+            "trained once"
+        );
+        for (t, _) in cases.iter().take(20) {
+            assert_eq!(shared.probability(t), a.probability(t));
+        }
     }
 }

@@ -581,7 +581,7 @@ pub struct Router {
     embedded: bool,
     /// The injection detector, trained on the same cases plus the probe
     /// lists ([`super::injection`]).
-    injection: super::injection::Detector,
+    injection: std::sync::Arc<super::injection::Detector>,
 }
 
 impl Router {
@@ -603,7 +603,7 @@ impl Router {
             )
         }));
         Router {
-            injection: super::injection::Detector::train(&injection_cases),
+            injection: super::injection::Detector::shared(&injection_cases),
             config,
             layers,
             thresholds,
