@@ -6,7 +6,7 @@ mod common;
 
 use lawbrain::embed::{dot, Kind};
 use lawbrain::progress::NoProgress;
-use lawbrain::triage::{self, router, router::Router, Directory, Service};
+use lawbrain::triage::{self, router, router::Router, Directory, Options, ReviewReason, Service};
 
 #[test]
 fn triage_switches_to_the_embedding_router_and_keeps_its_training_embeddings() {
@@ -62,4 +62,81 @@ fn triage_switches_to_the_embedding_router_and_keeps_its_training_embeddings() {
         "cos {}",
         dot(&stored[0], &one)
     );
+
+    // Blind probe lists through the embedding router, with the learned
+    // out-of-scope detector and without it (here: the router already
+    // reads the embedding).
+    for (file, floors) in PROBE_FLOORS {
+        let with = probe_scores(r, &dir, file, true);
+        let without = probe_scores(r, &dir, file, false);
+        println!(
+            "{file} (embedding router): out of scope {}/{} with the detector, {}/{} without; \
+             negatives unflagged {}/{} and {}/{}; injection {}/{}",
+            with[1].0,
+            with[1].1,
+            without[1].0,
+            without[1].1,
+            with[2].0,
+            with[2].1,
+            without[2].0,
+            without[2].1,
+            with[0].0,
+            with[0].1
+        );
+        for (k, (got, floor)) in with.iter().zip(floors).enumerate() {
+            assert!(
+                got.0 >= floor,
+                "{file}: class {k}: {}/{} < {floor}",
+                got.0,
+                got.1
+            );
+        }
+        assert!(with[1].0 >= without[1].0, "{file}: the detector only adds");
+    }
+}
+
+/// Probe lists and the floors (injection, out of scope, negatives left
+/// alone) the embedding router must keep on them.
+const PROBE_FLOORS: [(&str, [usize; 3]); 3] = [
+    ("triage_probes_fresh3.tsv", [64, 35, 37]),
+    ("triage_probes_fresh4.tsv", [54, 35, 40]),
+    ("triage_probes_fresh5.tsv", [47, 45, 56]),
+];
+
+/// (found, of) per class: injection, out of scope, negatives unflagged.
+fn probe_scores(r: &Router, dir: &Directory, file: &str, scope: bool) -> [(usize, usize); 3] {
+    let text = std::fs::read_to_string(common::repo().join("tests/data").join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let opts = Options {
+        scope_detector: scope,
+        ..Options::default()
+    };
+    let mut s = [(0, 0); 3];
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let p: Vec<&str> = l.splitn(3, '\t').collect();
+        assert_eq!(p.len(), 3, "{file}: {l}");
+        let tr = triage::triage_with(r, &opts, p[2], &[], dir, 2026);
+        let has = |x| tr.review_reasons.contains(&x);
+        let (k, ok) = match p[0] {
+            "injection" => (0, has(ReviewReason::Injection)),
+            "out_of_scope" => (1, has(ReviewReason::OutOfScope)),
+            "none" => (
+                2,
+                !has(ReviewReason::Injection) && !has(ReviewReason::OutOfScope),
+            ),
+            other => panic!("{file}: expected {other}"),
+        };
+        s[k].1 += 1;
+        s[k].0 += usize::from(ok);
+        if !ok && scope {
+            println!(
+                "  miss {}/{}: {:?} | {}",
+                p[0], p[1], tr.review_reasons, p[2]
+            );
+        }
+    }
+    s
 }

@@ -18,6 +18,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::search::adapter::{Adapter, AdapterConfig, Example};
 use crate::search::rerank::{self, Gold, Priors, Reranker, TrainConfig};
+use crate::search::topics::{Probabilities, Topics};
 use crate::search::{fusion, Candidates, DenseIndex, Fusion, SearchOptions, Searcher};
 
 /// One question with its gold articles.
@@ -98,6 +99,10 @@ pub struct CvReport {
     /// question and article only: what carries to other kinds of questions).
     #[serde(default)]
     pub reranked_no_priors_heldout: Option<RankMetrics>,
+    /// The shipped reranker's features without the topic classifier's
+    /// (what the classifier adds, held out).
+    #[serde(default)]
+    pub reranked_no_topics_heldout: Option<RankMetrics>,
     /// Held-out metrics of the reranker trained with the listwise loss
     /// (measured, not shipped: it ranks STARD better at the top but fits
     /// STARD's topics harder; the dev set falls from 0.756 to 0.641 hit@5).
@@ -289,6 +294,12 @@ pub fn cross_validate(
     let reranked_heldout = Some(reranked);
     let reranked_votes_heldout = Some(rerank_cv(corpus, &scored, folds, &[], cfg).0);
     let abstain = Some(abstain_study(&confidence, folds));
+    let no_topics: Vec<&str> = shipped
+        .iter()
+        .chain(&rerank::TOPIC_FEATURES)
+        .copied()
+        .collect();
+    let reranked_no_topics_heldout = Some(rerank_cv(corpus, &scored, folds, &no_topics, cfg).0);
     let no_priors = [
         "article_prior",
         "law_prior",
@@ -296,6 +307,9 @@ pub fn cross_validate(
         "neighbour_prior",
         "similar_article",
         "similar_law",
+        "law_topic",
+        "chapter_topic",
+        "article_topic",
     ];
     let reranked_no_priors_heldout = Some(rerank_cv(corpus, &scored, folds, &no_priors, cfg).0);
     let reranked_listwise_heldout =
@@ -304,6 +318,7 @@ pub fn cross_validate(
         reranked_heldout,
         reranked_votes_heldout,
         reranked_no_priors_heldout,
+        reranked_no_topics_heldout,
         reranked_listwise_heldout,
         abstain,
         folds,
@@ -342,6 +357,7 @@ fn rerank_rows(
     set: &[&Scored],
     priors: &mut Priors,
     memory: Option<&rerank::Memory>,
+    topics: Option<&Topics>,
     depth: usize,
 ) -> Vec<Vec<([f32; rerank::FEATURES.len()], bool)>> {
     let f = Fusion::default();
@@ -361,8 +377,13 @@ fn rerank_rows(
             (Some(m), Some(q)) => m.votes(q, Some(i)),
             _ => rerank::Votes::default(),
         };
+        // Leave-one-out: the question's vector is taken out of its classes.
+        let probs = match (topics, &s.c.query_vec) {
+            (Some(t), Some(q)) => t.probabilities(q, Some((q, &own))),
+            _ => Probabilities::default(),
+        };
         lists.push(
-            rerank::features(corpus, priors, &votes, &l, depth)
+            rerank::features(corpus, priors, &votes, &probs, &l, depth)
                 .into_iter()
                 .map(|(doc, x)| (x, s.gold.contains(&doc)))
                 .collect(),
@@ -385,6 +406,21 @@ fn memory_of(corpus: &crate::corpus::Corpus, set: &[&Scored]) -> rerank::Memory 
     }
 }
 
+/// The topic classifier of `set`'s embedded questions.
+fn topics_of(corpus: &crate::corpus::Corpus, set: &[&Scored]) -> Topics {
+    let golds: Vec<Vec<Gold>> = set.iter().map(|s| gold_keys(corpus, s)).collect();
+    Topics::train(
+        set.iter()
+            .zip(&golds)
+            .filter_map(|(s, g)| Some((s.c.query_vec.as_deref()?, g.as_slice()))),
+    )
+}
+
+/// Whether a model with these features `disabled` reads the topics.
+fn reads_topics(disabled: &[&str]) -> bool {
+    !rerank::TOPIC_FEATURES.iter().all(|f| disabled.contains(f))
+}
+
 /// Fit the reranker on all of `scored` (what ships).
 pub fn fit_reranker(
     searcher: &Searcher,
@@ -403,9 +439,16 @@ pub fn fit_reranker(
     );
     let cfg = TrainConfig::default();
     // The shipped model leaves the similar-question features out.
-    let rows = rerank_rows(corpus, &set, &mut priors, None, cfg.depth);
+    let topics = topics_of(corpus, &set);
+    let rows = rerank_rows(corpus, &set, &mut priors, None, Some(&topics), cfg.depth);
     let mut m = Reranker::train(&rows, priors, &rerank::NEEDS_PAST_QUESTIONS, cfg);
-    m.trained_on = format!("{} questions with gold articles", set.len());
+    let [laws, chapters, articles] = topics.sizes();
+    m.trained_on = format!(
+        "{} questions with gold articles; topics: {laws} laws, {chapters} chapters, {articles} articles",
+        set.len()
+    );
+    m.topics = Some(topics.to_stored());
+    m.classes = Some(topics);
     Ok(m)
 }
 
@@ -429,9 +472,18 @@ fn rerank_cv(
             .iter()
             .all(|f| disabled.contains(f));
         let memory = votes_on.then(|| memory_of(corpus, &train));
-        let rows = rerank_rows(corpus, &train, &mut priors, memory.as_ref(), cfg.depth);
+        let topics = reads_topics(disabled).then(|| topics_of(corpus, &train));
+        let rows = rerank_rows(
+            corpus,
+            &train,
+            &mut priors,
+            memory.as_ref(),
+            topics.as_ref(),
+            cfg.depth,
+        );
         let mut model = Reranker::train(&rows, priors, disabled, cfg);
         model.memory = memory;
+        model.classes = topics;
         for s in scored.iter().filter(|s| s.fold == k) {
             let fused = if s.c.dense.is_empty() {
                 s.c.lexical.clone()
@@ -677,6 +729,9 @@ impl CvReport {
                 "hybrid + reranker + similar questions' votes (not shippable), held-out",
                 m,
             ));
+        }
+        if let Some(m) = &self.reranked_no_topics_heldout {
+            s.push_str(&row("hybrid + reranker w/o topics, held-out", m));
         }
         if let Some(m) = &self.reranked_no_priors_heldout {
             s.push_str(&row("hybrid + reranker w/o priors, held-out", m));

@@ -92,6 +92,7 @@ pub mod overlap;
 mod query;
 pub mod rerank;
 mod schema;
+pub mod topics;
 
 pub use dense::{DenseIndex, DenseManifest};
 pub use fusion::Fusion;

@@ -6,7 +6,8 @@
 //! question's wording (or the legal terms it stands for) the article holds,
 //! whether the question names the article's law, and how often real
 //! questions turned on this article and this law ("priors", counted on the
-//! training questions). A logistic regression over these features, trained
+//! training questions), and how likely questions of this meaning turn on
+//! its law, chapter and article (the topic classifier, `search::topics`). A logistic regression over these features, trained
 //! on real questions with gold articles (STARD's training split), orders the
 //! head; the rest of the list keeps its order.
 //!
@@ -19,10 +20,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::overlap::{content_pairs, legal_terms, pair_share};
+use super::topics::{Probabilities, StoredTopics, Topics};
 use crate::corpus::Corpus;
 
 /// Names of the features, in order (also the model file's documentation).
-pub const FEATURES: [&str; 18] = [
+pub const FEATURES: [&str; 21] = [
     "fused_rr",
     "lexical_rr",
     "dense_rr",
@@ -41,7 +43,13 @@ pub const FEATURES: [&str; 18] = [
     "neighbour_prior",
     "similar_article",
     "similar_law",
+    "law_topic",
+    "chapter_topic",
+    "article_topic",
 ];
+
+/// The features read from the topic classifier (`search::topics`).
+pub const TOPIC_FEATURES: [&str; 3] = ["law_topic", "chapter_topic", "article_topic"];
 
 /// How often each article, chapter and law was a gold answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -75,7 +83,7 @@ impl Gold {
     }
 }
 
-fn key(law: &str, article: u32) -> String {
+pub(crate) fn key(law: &str, article: u32) -> String {
     format!("{}#{article}", short_law(law))
 }
 
@@ -250,6 +258,7 @@ pub fn features(
     corpus: &Corpus,
     priors: &Priors,
     votes: &Votes,
+    topics: &Probabilities,
     l: &Lists<'_>,
     depth: usize,
 ) -> Vec<(usize, [f32; FEATURES.len()])> {
@@ -282,6 +291,7 @@ pub fn features(
         .filter_map(|(r, &(doc, _))| {
             let a = super::query::doc_article(corpus, doc)?;
             let text = format!("{}{}", a.law, a.text);
+            let chapter = chapter_key(a);
             let cos = dense_cos.get(&doc).copied();
             let f = [
                 1.0 / (1.0 + r as f32),
@@ -305,6 +315,9 @@ pub fn features(
                 (1.0 + priors.neighbours(&a.law, a.article)).ln(),
                 votes.article(&a.law, a.article),
                 votes.law(&a.law),
+                topics.law(&a.law),
+                topics.chapter(&chapter),
+                topics.article(&a.law, a.article),
             ];
             Some((doc, f))
         })
@@ -343,6 +356,13 @@ pub struct Reranker {
     /// [`NEEDS_PAST_QUESTIONS`]).
     #[serde(skip)]
     pub memory: Option<Memory>,
+    /// The topic classifier's classes as the file keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<StoredTopics>,
+    /// The classifier itself (from `topics` when loaded; set directly by
+    /// `retrieval-cv` for its folds).
+    #[serde(skip)]
+    pub classes: Option<Topics>,
 }
 
 /// The probability a reranked head score carries (`1 + p`; scores outside
@@ -510,6 +530,8 @@ impl Reranker {
             priors,
             trained_on: String::new(),
             memory: None,
+            topics: None,
+            classes: None,
         }
     }
 
@@ -535,7 +557,11 @@ impl Reranker {
             (Some(m), Some(q)) => m.votes(q, None),
             _ => Votes::default(),
         };
-        let rows = features(corpus, &self.priors, &votes, l, self.depth);
+        let topics = match (&self.classes, l.query_vec) {
+            (Some(t), Some(q)) => t.probabilities(q, None),
+            _ => Probabilities::default(),
+        };
+        let rows = features(corpus, &self.priors, &votes, &topics, l, self.depth);
         let mut head: Vec<(usize, f32, usize)> = rows
             .iter()
             .enumerate()
@@ -566,6 +592,7 @@ impl Reranker {
             self.bias,
             &self.disabled,
             &self.priors,
+            &self.topics,
         );
         h.update(serde_json::to_vec(&model).unwrap_or_default());
         hex::encode(&h.finalize()[..6])
@@ -602,7 +629,16 @@ impl Reranker {
                     return None;
                 }
                 match serde_json::from_str::<Reranker>(&text) {
-                    Ok(m) if m.weights.len() == FEATURES.len() => {
+                    Ok(mut m) if m.weights.len() == FEATURES.len() => {
+                        if let Some(t) = &m.topics {
+                            match Topics::from_stored(t) {
+                                Ok(c) => m.classes = Some(c),
+                                Err(e) => {
+                                    tracing::error!("{name}: {e}; not used");
+                                    return None;
+                                }
+                            }
+                        }
                         if name == "rerank.json" {
                             tracing::debug!("reranker from {name} ({})", m.trained_on);
                         } else {
@@ -682,6 +718,18 @@ mod tests {
         assert!(w("fused_rr") + w("lexical_rr") + w("dense_rr") > 0.0);
         assert!(w("words") > 0.0);
         assert!(!m.priors.articles.is_empty());
+        // The topic classifier ships with it, as class means, and the
+        // model learned to read it.
+        let t = m.classes.as_ref().expect("topics load from rerank.json");
+        let [laws, chapters, articles] = t.sizes();
+        assert!(
+            laws >= 10 && chapters >= 50 && articles >= 100,
+            "{laws} {chapters} {articles}"
+        );
+        assert!(TOPIC_FEATURES.iter().map(|f| w(f)).sum::<f32>() > 0.0);
+        let mut without = m.clone();
+        without.topics = None;
+        assert_ne!(m.fingerprint(), without.fingerprint());
         // No past question ships, so their votes carry no weight.
         for f in NEEDS_PAST_QUESTIONS {
             assert!(m.disabled.iter().any(|d| d == f), "{f} not disabled");

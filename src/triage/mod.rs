@@ -220,6 +220,7 @@ pub mod legal_aid;
 pub mod review;
 pub mod router;
 pub mod rules;
+pub mod scope;
 pub mod signals;
 pub mod xauthor;
 
@@ -404,6 +405,10 @@ pub struct Options {
     /// Let the learned injection detector ([`injection`]) raise
     /// `injection` beside the hard rules.
     pub injection_detector: bool,
+    /// Let the learned out-of-scope detector ([`scope`]) raise
+    /// `out_of_scope` (it reads the sentence embedding: off in effect
+    /// without the encoder).
+    pub scope_detector: bool,
 }
 
 impl Default for Options {
@@ -413,6 +418,7 @@ impl Default for Options {
             rule_reasons: true,
             rules_decide_at: None,
             injection_detector: true,
+            scope_detector: true,
         }
     }
 }
@@ -536,6 +542,9 @@ pub fn triage_reading(
     }
     if opts.injection_detector && router.flags_injection(question) {
         reasons.push(ReviewReason::Injection);
+    }
+    if opts.scope_detector && router.flags_out_of_scope(&r.inputs) {
+        reasons.push(ReviewReason::OutOfScope);
     }
     if opts.rule_reasons {
         reasons.extend(r.rule_review.iter().map(|(x, _)| *x));

@@ -582,6 +582,10 @@ pub struct Router {
     /// The injection detector, trained on the same cases plus the probe
     /// lists ([`super::injection`]).
     injection: std::sync::Arc<super::injection::Detector>,
+    /// The out-of-scope detector ([`super::scope`]), trained on the same
+    /// cases' embeddings plus the probe lists' (only when the router reads
+    /// the embedding).
+    scope: Option<super::scope::Detector>,
 }
 
 impl Router {
@@ -602,7 +606,25 @@ impl Router {
                 c.reasons.contains(&ReviewReason::Injection),
             )
         }));
+        let embedded = config.blocks.embedding && inputs.iter().any(|i| i.embedding.is_some());
+        let scope = if embedded {
+            let mut scope_cases: Vec<(&[f32], bool)> = cases
+                .iter()
+                .zip(inputs)
+                .filter_map(|(c, i)| {
+                    Some((
+                        i.embedding.as_deref()?,
+                        c.reasons.contains(&ReviewReason::OutOfScope),
+                    ))
+                })
+                .collect();
+            scope_cases.extend(probe_embeddings().iter().map(|(v, y)| (v.as_slice(), *y)));
+            super::scope::Detector::train(&scope_cases)
+        } else {
+            None
+        };
         Router {
+            scope,
             injection: super::injection::Detector::shared(&injection_cases),
             config,
             layers,
@@ -610,7 +632,16 @@ impl Router {
             cases: cases.to_vec(),
             neighbours: inputs.iter().map(|i| ngram_features(&i.text)).collect(),
             centre,
-            embedded: config.blocks.embedding && inputs.iter().any(|i| i.embedding.is_some()),
+            embedded,
+        }
+    }
+
+    /// Whether the out-of-scope detector flags the question these inputs
+    /// read (never without a sentence embedding).
+    pub fn flags_out_of_scope(&self, inp: &Inputs) -> bool {
+        match (&self.scope, &inp.embedding) {
+            (Some(d), Some(v)) => d.flags(v),
+            _ => false,
         }
     }
 
@@ -796,6 +827,27 @@ fn training_embeddings(enc: &crate::embed::Encoder, texts: &[String]) -> Result<
             enc.embed(&refs, kind, &mut quiet)
         }
     }
+}
+
+/// The probe lists' questions embedded (as the labelled cases are), with
+/// "is out of scope": the out-of-scope detector's extra training cases.
+/// Empty without an encoder.
+fn probe_embeddings() -> &'static [(Vec<f32>, bool)] {
+    static PROBES: std::sync::OnceLock<Vec<(Vec<f32>, bool)>> = std::sync::OnceLock::new();
+    PROBES.get_or_init(|| {
+        let Some(enc) = super::encoder() else {
+            return Vec::new();
+        };
+        let cases = super::scope::probe_cases();
+        let texts: Vec<String> = cases.iter().map(|(q, _)| super::routed_text(q)).collect();
+        match training_embeddings(enc, &texts) {
+            Ok(vecs) => vecs.into_iter().zip(cases.iter().map(|c| c.1)).collect(),
+            Err(e) => {
+                tracing::warn!("triage: embedding the probe lists failed ({e})");
+                Vec::new()
+            }
+        }
+    })
 }
 
 static NGRAM_ROUTER: std::sync::OnceLock<Router> = std::sync::OnceLock::new();

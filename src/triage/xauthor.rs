@@ -45,6 +45,15 @@ pub fn variants() -> Vec<Variant> {
             options: union,
         },
         Variant {
+            name: "the shipped variant without the out-of-scope detector",
+            reads_rules: true,
+            config: base,
+            options: Options {
+                scope_detector: false,
+                ..Options::default()
+            },
+        },
+        Variant {
             name: "router(n-grams + rule scores) + hard rules",
             reads_rules: true,
             config: base,
