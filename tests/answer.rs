@@ -327,8 +327,15 @@ fn study_options(
     oracle: bool,
 ) -> ConsultOptions {
     // The study sees the draft; what the hold shows is computed beside it.
+    // `LAWBRAIN_QUALITY_STYLE=conditional`: the 结论 as conditions, no verdict.
+    let style = if std::env::var("LAWBRAIN_QUALITY_STYLE").as_deref() == Ok("conditional") {
+        lawbrain::answer::prompt::DraftStyle::Conditional
+    } else {
+        lawbrain::answer::prompt::DraftStyle::Verdict
+    };
     let base = ConsultOptions {
         hold_denials: false,
+        style,
         ..ConsultOptions::default()
     };
     if !oracle {

@@ -137,6 +137,8 @@ pub struct ConsultOptions {
     /// Hold back a drafted 结论 that denies the asker something ([`hold`]).
     /// On by default; studies turn it off to see the draft.
     pub hold_denials: bool,
+    /// How the 结论 is asked for.
+    pub style: prompt::DraftStyle,
 }
 
 impl Default for ConsultOptions {
@@ -147,6 +149,7 @@ impl Default for ConsultOptions {
             budget: PromptBudget::default(),
             articles: None,
             hold_denials: true,
+            style: prompt::DraftStyle::Verdict,
         }
     }
 }
@@ -320,8 +323,14 @@ impl Brain {
                         .count_tokens(t)
                         .unwrap_or_else(|| prompt::estimate_tokens(t))
                 };
-                let (messages, _used) =
-                    prompt::build_messages(question, history, &passed, &opts.budget, &count);
+                let (messages, _used) = prompt::build_messages_styled(
+                    question,
+                    history,
+                    &passed,
+                    &opts.budget,
+                    opts.style,
+                    &count,
+                );
                 let mut params = self.params.clone();
                 params.max_tokens = params.max_tokens.min(opts.budget.answer_tokens);
                 if let Some(t) = opts.timeout {

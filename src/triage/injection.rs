@@ -32,17 +32,23 @@ const EPOCHS: usize = 30;
 const LEARNING_RATE: f32 = 0.2;
 const L2: f32 = 1e-4;
 
-/// `(text, is_injection)` from a probe list.
-pub fn parse_probes(text: &str) -> Vec<(String, bool)> {
+/// `(text, expected == label)` from a probe list
+/// (`expected<TAB>kind<TAB>text`; `#` lines are comments).
+pub fn parse_labelled(text: &str, label: &str) -> Vec<(String, bool)> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| {
             let mut p = l.splitn(3, '\t');
             let expected = p.next()?;
             let _kind = p.next()?;
-            Some((p.next()?.to_string(), expected == "injection"))
+            Some((p.next()?.to_string(), expected == label))
         })
         .collect()
+}
+
+/// `(text, is_injection)` from a probe list.
+pub fn parse_probes(text: &str) -> Vec<(String, bool)> {
+    parse_labelled(text, "injection")
 }
 
 /// The built-in probe lists' cases.

@@ -28,15 +28,7 @@ const SCALE: f32 = 2.0;
 
 /// `(text, is_out_of_scope)` from a probe list (`expected<TAB>kind<TAB>text`).
 pub fn parse_probes(text: &str) -> Vec<(String, bool)> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let mut p = l.splitn(3, '\t');
-            let expected = p.next()?;
-            let _kind = p.next()?;
-            Some((p.next()?.to_string(), expected == "out_of_scope"))
-        })
-        .collect()
+    super::injection::parse_labelled(text, "out_of_scope")
 }
 
 /// The built-in probe lists' cases (the injection detector's lists).
