@@ -1501,34 +1501,7 @@ fn plain_wage_questions_are_not_flagged_as_injection() {
 /// Share of a fresh probe list flagged as expected: (injection found, of;
 /// out of scope found, of; negatives left unflagged, of), printing misses.
 fn fresh_probe_scores(file: &str) -> [(usize, usize); 3] {
-    let mut s = [(0, 0); 3];
-    for l in data_file(file)
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let p: Vec<&str> = l.splitn(3, '\t').collect();
-        assert_eq!(p.len(), 3, "{file}: {l}");
-        let tr = t(p[2]);
-        let has = |r| tr.review_reasons.contains(&r);
-        let (k, ok) = match p[0] {
-            "injection" => (0, has(ReviewReason::Injection)),
-            "out_of_scope" => (1, has(ReviewReason::OutOfScope)),
-            "none" => (
-                2,
-                !has(ReviewReason::Injection) && !has(ReviewReason::OutOfScope),
-            ),
-            other => panic!("{file}: expected {other}"),
-        };
-        s[k].1 += 1;
-        if ok {
-            s[k].0 += 1;
-        } else {
-            println!(
-                "  miss {}/{}: {:?} | {}",
-                p[0], p[1], tr.review_reasons, p[2]
-            );
-        }
-    }
+    let s = common::probe_scores(file, true, |q| t(q).review_reasons);
     println!(
         "{file}: injection {}/{}, out of scope {}/{}, negatives unflagged {}/{}",
         s[0].0, s[0].1, s[1].0, s[1].1, s[2].0, s[2].1

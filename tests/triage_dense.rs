@@ -6,7 +6,7 @@ mod common;
 
 use lawbrain::embed::{dot, Kind};
 use lawbrain::progress::NoProgress;
-use lawbrain::triage::{self, router, router::Router, Directory, Options, ReviewReason, Service};
+use lawbrain::triage::{self, router, router::Router, Directory, Options, Service};
 
 #[test]
 fn triage_switches_to_the_embedding_router_and_keeps_its_training_embeddings() {
@@ -105,38 +105,11 @@ const PROBE_FLOORS: [(&str, [usize; 3]); 3] = [
 
 /// (found, of) per class: injection, out of scope, negatives unflagged.
 fn probe_scores(r: &Router, dir: &Directory, file: &str, scope: bool) -> [(usize, usize); 3] {
-    let text = std::fs::read_to_string(common::repo().join("tests/data").join(file))
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
     let opts = Options {
         scope_detector: scope,
         ..Options::default()
     };
-    let mut s = [(0, 0); 3];
-    for l in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let p: Vec<&str> = l.splitn(3, '\t').collect();
-        assert_eq!(p.len(), 3, "{file}: {l}");
-        let tr = triage::triage_with(r, &opts, p[2], &[], dir, 2026);
-        let has = |x| tr.review_reasons.contains(&x);
-        let (k, ok) = match p[0] {
-            "injection" => (0, has(ReviewReason::Injection)),
-            "out_of_scope" => (1, has(ReviewReason::OutOfScope)),
-            "none" => (
-                2,
-                !has(ReviewReason::Injection) && !has(ReviewReason::OutOfScope),
-            ),
-            other => panic!("{file}: expected {other}"),
-        };
-        s[k].1 += 1;
-        s[k].0 += usize::from(ok);
-        if !ok && scope {
-            println!(
-                "  miss {}/{}: {:?} | {}",
-                p[0], p[1], tr.review_reasons, p[2]
-            );
-        }
-    }
-    s
+    common::probe_scores(file, scope, |q| {
+        triage::triage_with(r, &opts, q, &[], dir, 2026).review_reasons
+    })
 }

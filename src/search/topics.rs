@@ -55,6 +55,9 @@ struct Level {
     index: HashMap<String, usize>,
     sums: Vec<Vec<f32>>,
     counts: Vec<usize>,
+    /// Length of each sum (set once the classes are final, so a query
+    /// does not recompute them).
+    norms: Vec<f32>,
 }
 
 impl Level {
@@ -86,7 +89,12 @@ impl Level {
                 out.counts.push(n);
             }
         }
-        out
+        out.with_norms()
+    }
+
+    fn with_norms(mut self) -> Level {
+        self.norms = self.sums.iter().map(|s| norm(s)).collect();
+        self
     }
 
     /// Class probabilities of `q`; `own` is the question's own vector and
@@ -106,7 +114,7 @@ impl Level {
                     let s: Vec<f32> = sum.iter().zip(v).map(|(a, b)| a - b).collect();
                     cosine(q, &s)
                 }
-                None => cosine(q, sum),
+                None => over(crate::embed::dot(q, sum), self.norms[i]),
             };
             cos.push((i, c));
         }
@@ -120,12 +128,21 @@ impl Level {
     }
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let nb = crate::embed::dot(b, b).sqrt();
-    if nb <= 1e-12 {
-        return 0.0;
+fn norm(v: &[f32]) -> f32 {
+    crate::embed::dot(v, v).sqrt()
+}
+
+/// A dot product over the second vector's length (0 for a zero vector).
+fn over(dot: f32, norm: f32) -> f32 {
+    if norm <= 1e-12 {
+        0.0
+    } else {
+        dot / norm
     }
-    crate::embed::dot(a, b) / nb
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    over(crate::embed::dot(a, b), norm(b))
 }
 
 /// The classifier: classes at three levels.
@@ -211,31 +228,32 @@ impl Topics {
             .map(Vec::len)
             .next()
             .unwrap_or(0);
-        let levels =
-            self.levels
-                .iter()
-                .zip(LEVELS)
-                .map(|(l, name)| {
-                    let mut bytes = Vec::with_capacity(l.sums.len() * dim);
-                    let mut scales = Vec::with_capacity(l.sums.len());
-                    for s in &l.sums {
-                        let norm = crate::embed::dot(s, s).sqrt().max(1e-12);
-                        let max = s.iter().map(|x| x.abs()).fold(0.0f32, f32::max) / norm;
-                        let scale = (max / 127.0).max(1e-12);
-                        scales.push(scale);
-                        bytes.extend(s.iter().map(|x| {
-                            ((x / norm / scale).round().clamp(-127.0, 127.0) as i8) as u8
-                        }));
-                    }
-                    StoredLevel {
-                        level: name.to_string(),
-                        names: l.names.clone(),
-                        questions: l.counts.clone(),
-                        scales,
-                        means: hex::encode(bytes),
-                    }
-                })
-                .collect();
+        let levels = self
+            .levels
+            .iter()
+            .zip(LEVELS)
+            .map(|(l, name)| {
+                let mut bytes = Vec::with_capacity(l.sums.len() * dim);
+                let mut scales = Vec::with_capacity(l.sums.len());
+                for (s, n) in l.sums.iter().zip(&l.norms) {
+                    let len = n.max(1e-12);
+                    let max = s.iter().map(|x| x.abs()).fold(0.0f32, f32::max) / len;
+                    let scale = (max / 127.0).max(1e-12);
+                    scales.push(scale);
+                    bytes.extend(
+                        s.iter()
+                            .map(|x| ((x / len / scale).round().clamp(-127.0, 127.0) as i8) as u8),
+                    );
+                }
+                StoredLevel {
+                    level: name.to_string(),
+                    names: l.names.clone(),
+                    questions: l.counts.clone(),
+                    scales,
+                    means: hex::encode(bytes),
+                }
+            })
+            .collect();
         StoredTopics { dim, levels }
     }
 
@@ -271,6 +289,7 @@ impl Topics {
                 out.sums.push(v);
                 out.counts.push(l.questions[i]);
             }
+            *out = std::mem::take(out).with_norms();
         }
         Ok(Topics { levels })
     }

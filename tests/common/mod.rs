@@ -239,3 +239,43 @@ pub fn test_store() -> Arc<lawbrain::store::Store> {
         _ => Arc::new(Store::open_in_memory().expect("store")),
     }
 }
+
+/// How a blind probe list (`tests/data/<file>`, `expected<TAB>kind<TAB>text`)
+/// fares: (injection found, of; out of scope found, of; negatives left
+/// unflagged, of). `reasons` gives a probe's review reasons; misses are
+/// printed when `print_misses`.
+pub fn probe_scores(
+    file: &str,
+    print_misses: bool,
+    reasons: impl Fn(&str) -> Vec<lawbrain::triage::ReviewReason>,
+) -> [(usize, usize); 3] {
+    use lawbrain::triage::ReviewReason;
+    let text = std::fs::read_to_string(repo().join("tests/data").join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut s = [(0, 0); 3];
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let p: Vec<&str> = l.splitn(3, '\t').collect();
+        assert_eq!(p.len(), 3, "{file}: {l}");
+        let got = reasons(p[2]);
+        let has = |r| got.contains(&r);
+        let (k, ok) = match p[0] {
+            "injection" => (0, has(ReviewReason::Injection)),
+            "out_of_scope" => (1, has(ReviewReason::OutOfScope)),
+            "none" => (
+                2,
+                !has(ReviewReason::Injection) && !has(ReviewReason::OutOfScope),
+            ),
+            other => panic!("{file}: expected {other}"),
+        };
+        s[k].1 += 1;
+        if ok {
+            s[k].0 += 1;
+        } else if print_misses {
+            println!("  miss {}/{}: {:?} | {}", p[0], p[1], got, p[2]);
+        }
+    }
+    s
+}
